@@ -1,0 +1,63 @@
+// A Collector gathers one area of host state at scrape time and writes it as
+// Prometheus metric families.
+//
+// The model is node_exporter's: nothing is cached between scrapes except what
+// an event source (a netlink or D-Bus watcher owned by the collector) keeps
+// current; each scrape builds fresh families, so nothing goes stale.
+//
+// Thread safety: Collect() may be called from several scrapes at once, each on
+// its own thread, so a collector guards any state it shares between calls.
+// A call that outlives its deadline is abandoned by the scrape (and reported as
+// failed) but still runs to completion; it should watch ctx.stop and give up.
+#pragma once
+
+#include <prometheus/metric_family.h>
+
+#include <chrono>
+#include <memory>
+#include <stop_token>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "collectors/paths.h"
+#include "collectors/status.h"
+
+namespace portmap {
+
+using Clock = std::chrono::steady_clock;
+
+// What one Collect() call may use.  Owned by the scrape runner; valid for the
+// whole call, even one that overruns its deadline.
+struct ScrapeContext {
+  const Paths& paths;
+  Clock::time_point deadline;  // give up (and return an error) after this
+  std::stop_token stop;        // requested when the scrape abandons the call
+
+  // Time left before the deadline; zero or negative once it has passed.
+  Clock::duration Remaining() const { return deadline - Clock::now(); }
+  bool Expired() const { return stop.stop_requested() || Clock::now() >= deadline; }
+};
+
+class Collector {
+ public:
+  Collector() = default;
+  Collector(const Collector&) = delete;
+  Collector& operator=(const Collector&) = delete;
+  virtual ~Collector() = default;
+
+  // Appends this collector's families to *out.  Returns Ok when everything it
+  // watches was read, NoData when there is legitimately nothing to read (the
+  // module is not loaded, the service is absent), Error otherwise.  Families
+  // appended before a failure are still exported.
+  virtual Status Collect(const ScrapeContext& ctx, std::vector<prometheus::MetricFamily>* out) = 0;
+};
+
+// What a collector's factory receives: the flags that concern collectors.
+struct CollectorOptions {
+  Paths paths;
+};
+
+using CollectorFactory = std::unique_ptr<Collector> (*)(const CollectorOptions&);
+
+}  // namespace portmap

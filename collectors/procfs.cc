@@ -1,0 +1,76 @@
+#include "collectors/procfs.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+
+namespace portmap {
+
+namespace {
+
+ReadResult FromErrno(int err, const std::string& what, const std::string& path) {
+  ReadResult r;
+  r.code =
+      (err == ENOENT || err == ENOTDIR) ? ReadResult::Code::kNotFound : ReadResult::Code::kError;
+  r.error = what + " " + path + ": " + std::strerror(err);
+  return r;
+}
+
+}  // namespace
+
+ReadResult ReadFile(const std::string& path, std::string* contents) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return FromErrno(errno, "open", path);
+  contents->clear();
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n == 0) break;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int err = errno;
+      ::close(fd);
+      return FromErrno(err, "read", path);
+    }
+    contents->append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return {};
+}
+
+ReadResult ReadInt64(const std::string& path, int64_t* value) {
+  std::string text;
+  ReadResult r = ReadFile(path, &text);
+  if (!r.ok()) return r;
+  const char* begin = text.data();
+  const char* end = begin + text.size();
+  while (begin < end && (*begin == ' ' || *begin == '\t')) ++begin;
+  while (end > begin && (end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\t')) --end;
+  auto [ptr, ec] = std::from_chars(begin, end, *value);
+  if (ec != std::errc() || ptr != end || begin == end) {
+    r.code = ReadResult::Code::kError;
+    r.error = "parse " + path + ": not an integer: \"" + std::string(begin, end) + "\"";
+  }
+  return r;
+}
+
+ReadResult ListDir(const std::string& path, std::vector<std::string>* names) {
+  DIR* dir = ::opendir(path.c_str());
+  if (dir == nullptr) return FromErrno(errno, "opendir", path);
+  names->clear();
+  while (const dirent* entry = ::readdir(dir)) {
+    std::string_view name = entry->d_name;
+    if (name == "." || name == "..") continue;
+    names->emplace_back(name);
+  }
+  ::closedir(dir);
+  std::sort(names->begin(), names->end());
+  return {};
+}
+
+}  // namespace portmap

@@ -1,0 +1,30 @@
+// The collector table: every collector the exporter knows, by name, with its
+// factory and whether it runs by default.  Registering a collector here is also
+// what creates its --collector.<name> / --no-collector.<name> flags.
+//
+// An explicit table rather than static-initializer registration, so the set of
+// collectors is one list a reader can see (node_exporter's collector.go, made
+// explicit).
+#pragma once
+
+#include <span>
+#include <string_view>
+
+#include "collectors/collector.h"
+
+namespace portmap {
+
+struct CollectorSpec {
+  std::string_view name;
+  bool default_enabled;
+  std::string_view help;  // one line, shown in --help
+  CollectorFactory factory;
+};
+
+inline constexpr bool kDefaultOn = true;
+inline constexpr bool kDefaultOff = false;
+
+// The built-in collectors, sorted by name.
+std::span<const CollectorSpec> BuiltinCollectors();
+
+}  // namespace portmap

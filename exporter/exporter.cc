@@ -1,0 +1,146 @@
+#include "exporter/exporter.h"
+
+#include <signal.h>
+
+#include <iostream>
+
+#include "exporter/build_info.h"
+#include "exporter/flags.h"
+#include "exporter/http_server.h"
+#include "exporter/logging.h"
+#include "exporter/metrics_handler.h"
+#include "exporter/scrape_runner.h"
+
+namespace portmap {
+
+namespace {
+
+std::string HtmlEscape(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+HttpResponse LandingPage(const Flags& flags) {
+  const BuildInfo& info = GetBuildInfo();
+  std::string collectors;
+  for (const auto& [name, enabled] : flags.collectors) {
+    collectors += "<li>" + HtmlEscape(name) + (enabled ? "" : " (disabled)") + "</li>\n";
+  }
+  HttpResponse r;
+  r.content_type = "text/html; charset=utf-8";
+  r.body =
+      "<!DOCTYPE html>\n<html><head><title>portmap_exporter</title></head><body>\n"
+      "<h1>portmap_exporter</h1>\n"
+      "<p>Why a Docker published port answers on the host but not from other hosts: "
+      "ip_forward, firewalld and the DOCKER chains.</p>\n"
+      "<p>Version " +
+      HtmlEscape(info.version) + " (revision " + HtmlEscape(info.revision) +
+      ")</p>\n<ul>\n<li><a href=\"" + HtmlEscape(flags.telemetry_path) +
+      "\">Metrics</a></li>\n"
+      "<li><a href=\"/-/healthy\">Health</a></li>\n"
+      "<li><a href=\"/-/ready\">Readiness</a></li>\n</ul>\n"
+      "<h2>Collectors</h2>\n<ul>\n" +
+      collectors + "</ul>\n</body></html>\n";
+  return r;
+}
+
+// Blocks the signals main waits for, before any thread starts, so they are
+// delivered to sigwait() and not to a civetweb or collector thread.
+sigset_t BlockTerminationSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  return set;
+}
+
+}  // namespace
+
+int RunExporter(int argc, const char* const* argv, std::span<const CollectorSpec> collectors) {
+  Flags flags;
+  std::string error;
+  switch (ParseFlags(argc, argv, collectors, &flags, &error, std::cout)) {
+    case FlagsOutcome::kExitOk:
+      return 0;
+    case FlagsOutcome::kUsageError:
+      std::cerr << "portmap_exporter: error: " << error << ", try --help\n";
+      return 2;
+    case FlagsOutcome::kRun:
+      break;
+  }
+  InitLogging(flags.log_level, flags.log_format);
+  const sigset_t signals = BlockTerminationSignals();
+  const BuildInfo& info = GetBuildInfo();
+  LogInfo("Starting portmap_exporter", {{"version", info.version}, {"revision", info.revision}});
+
+  CollectorOptions options{flags.paths};
+  std::vector<NamedCollector> enabled;
+  for (const CollectorSpec& spec : collectors) {
+    if (!flags.collectors[std::string(spec.name)]) continue;
+    LogInfo("Enabled collector", {{"collector", std::string(spec.name)}});
+    enabled.push_back({std::string(spec.name), spec.factory(options)});
+  }
+  ScrapeRunner runner(std::move(enabled), flags.paths);
+
+  std::vector<HttpRoute> routes;
+  routes.push_back({flags.telemetry_path,
+                    {"GET"},
+                    /*limited=*/true,
+                    MetricsHandler(&runner, "/proc/self", "/proc")});
+  routes.push_back(
+      {"/", {"GET"}, false, [&flags](const HttpRequest&) { return LandingPage(flags); }});
+  routes.push_back({"/-/healthy", {"GET"}, false, [](const HttpRequest&) {
+                      return HttpResponse::Text(200, "Healthy");
+                    }});
+  routes.push_back({"/-/ready", {"GET"}, false, [](const HttpRequest&) {
+                      return HttpResponse::Text(200, "Ready");
+                    }});
+
+  std::unique_ptr<HttpServer> server;
+  Status st =
+      HttpServer::Start({flags.listen_addresses, flags.max_requests}, std::move(routes), &server);
+  if (!st.ok()) {
+    LogError("Cannot start the HTTP server", {{"err", st.message()}});
+    return 1;
+  }
+  for (const std::string& address : server->bound_addresses()) {
+    LogInfo("Listening on", {{"address", address}});
+  }
+
+  for (;;) {
+    int sig = 0;
+    if (sigwait(&signals, &sig) != 0) continue;
+    if (sig == SIGHUP) {
+      // No configuration file is read yet, so there is nothing to reload;
+      // say so rather than let SIGHUP's default action kill the exporter.
+      LogInfo("Received SIGHUP; nothing to reload");
+      continue;
+    }
+    LogInfo("Shutting down", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
+    break;
+  }
+  server.reset();  // stop serving before the collectors go away
+  return 0;
+}
+
+}  // namespace portmap

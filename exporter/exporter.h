@@ -1,0 +1,18 @@
+// The exporter's life: flags, logging, collectors, HTTP server, signals.
+//
+// Exit codes: 0 after SIGINT/SIGTERM or --help/--version; 1 when it cannot
+// serve (an address in use, named in the log); 2 for a usage error (an
+// unknown flag or a bad value, named in one line on stderr), before listening.
+#pragma once
+
+#include <span>
+
+#include "collectors/registry.h"
+
+namespace portmap {
+
+// `collectors` is normally BuiltinCollectors(); tests add deliberately
+// failing and hanging ones to check the scrape survives them.
+int RunExporter(int argc, const char* const* argv, std::span<const CollectorSpec> collectors);
+
+}  // namespace portmap

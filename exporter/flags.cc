@@ -1,0 +1,141 @@
+#include "exporter/flags.h"
+
+#include <civetweb.h>
+
+#include <CLI/CLI.hpp>
+#include <sstream>
+
+#include "exporter/build_info.h"
+
+namespace portmap {
+
+namespace {
+
+constexpr const char* kProgram = "portmap_exporter";
+
+// Paths the server answers itself; the telemetry path must not shadow them.
+constexpr const char* kReservedPaths[] = {"/", "/-/healthy", "/-/ready"};
+
+std::string CheckValues(const Flags& flags, const std::string& log_level,
+                        const std::string& log_format) {
+  LogLevel level;
+  if (!ParseLogLevel(log_level, &level)) {
+    return "invalid --log.level \"" + log_level + "\": want debug, info, warn or error";
+  }
+  LogFormat format;
+  if (!ParseLogFormat(log_format, &format)) {
+    return "invalid --log.format \"" + log_format + "\": want logfmt or json";
+  }
+  if (flags.max_requests < 0) {
+    return "invalid --web.max-requests " + std::to_string(flags.max_requests) +
+           ": want 0 (unlimited) or more";
+  }
+  const std::string& path = flags.telemetry_path;
+  if (path.empty() || path.front() != '/' || path.find_first_of("?# ") != std::string::npos) {
+    return "invalid --web.telemetry-path \"" + path + "\": want an absolute path like /metrics";
+  }
+  for (const char* reserved : kReservedPaths) {
+    if (path == reserved) {
+      return "invalid --web.telemetry-path \"" + path + "\": the server uses that path itself";
+    }
+  }
+  if (flags.listen_addresses.empty()) return "--web.listen-address: need at least one address";
+  for (const auto& [name, root] :
+       {std::pair<const char*, const std::string&>{"--path.procfs", flags.paths.procfs},
+        {"--path.sysfs", flags.paths.sysfs},
+        {"--path.rootfs", flags.paths.rootfs}}) {
+    if (root.empty()) return std::string("invalid ") + name + ": empty path";
+  }
+  return "";
+}
+
+}  // namespace
+
+std::string VersionText() {
+  const BuildInfo& info = GetBuildInfo();
+  std::ostringstream s;
+  s << kProgram << ", version " << info.version << " (revision: " << info.revision << ")\n"
+    << "  compiler:   " << info.compiler << "\n"
+    << "  civetweb:   " << mg_version() << "\n";
+  return s.str();
+}
+
+FlagsOutcome ParseFlags(int argc, const char* const* argv,
+                        std::span<const CollectorSpec> collectors, Flags* flags, std::string* error,
+                        std::ostream& out) {
+  CLI::App app{
+      "Prometheus exporter for the state that decides whether a Docker published port "
+      "is reachable from other hosts: ip_forward, firewalld, the DOCKER chains.",
+      kProgram};
+  app.set_version_flag("--version", [] { return VersionText(); });
+  app.get_formatter()->column_width(44);
+
+  flags->listen_addresses = {":9806"};
+  std::string log_level = "info";
+  std::string log_format = "logfmt";
+  bool disable_defaults = false;
+
+  app.add_option("--web.listen-address", flags->listen_addresses,
+                 "Address to listen on; repeatable (e.g. :9806, 127.0.0.1:9806, [::1]:9806)")
+      ->capture_default_str();
+  app.add_option("--web.telemetry-path", flags->telemetry_path,
+                 "Path under which to expose metrics")
+      ->capture_default_str();
+  app.add_option("--web.max-requests", flags->max_requests,
+                 "Maximum number of concurrent scrape requests; more get 503 (0 = no limit)")
+      ->capture_default_str();
+  app.add_option("--log.level", log_level,
+                 "Only log messages with this severity or above: "
+                 "debug, info, warn, error")
+      ->capture_default_str();
+  app.add_option("--log.format", log_format, "Log format: logfmt or json")->capture_default_str();
+  app.add_option("--path.procfs", flags->paths.procfs, "procfs mountpoint")->capture_default_str();
+  app.add_option("--path.sysfs", flags->paths.sysfs, "sysfs mountpoint")->capture_default_str();
+  app.add_option("--path.rootfs", flags->paths.rootfs,
+                 "Root of the host file system (prefix for /etc/sysctl.d, firewalld.conf, ...)")
+      ->capture_default_str();
+  app.add_flag("--collector.disable-defaults", disable_defaults,
+               "Disable every collector that is on by default; enable some with "
+               "--collector.<name>");
+
+  // One flag pair per collector: +1 for --collector.X, -1 for --no-collector.X.
+  std::map<std::string, int64_t> toggles;
+  for (const CollectorSpec& spec : collectors) {
+    std::string name(spec.name);
+    std::string help = std::string(spec.help) +
+                       (spec.default_enabled ? " (default: enabled)" : " (default: disabled)");
+    app.add_flag_function(
+        "--collector." + name + ",!--no-collector." + name,
+        [&toggles, name](int64_t count) { toggles[name] = count; }, help);
+  }
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    out << app.help();
+    return FlagsOutcome::kExitOk;
+  } catch (const CLI::CallForVersion&) {
+    out << VersionText();
+    return FlagsOutcome::kExitOk;
+  } catch (const CLI::ParseError& e) {
+    *error = e.what();
+    return FlagsOutcome::kUsageError;
+  }
+
+  *error = CheckValues(*flags, log_level, log_format);
+  if (!error->empty()) return FlagsOutcome::kUsageError;
+  ParseLogLevel(log_level, &flags->log_level);
+  ParseLogFormat(log_format, &flags->log_format);
+
+  flags->collectors.clear();
+  for (const CollectorSpec& spec : collectors) {
+    std::string name(spec.name);
+    bool enabled = spec.default_enabled && !disable_defaults;
+    auto it = toggles.find(name);
+    if (it != toggles.end() && it->second != 0) enabled = it->second > 0;
+    flags->collectors[name] = enabled;
+  }
+  return FlagsOutcome::kRun;
+}
+
+}  // namespace portmap

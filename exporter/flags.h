@@ -1,0 +1,46 @@
+// Command-line flags, in the exporter-toolkit / kingpin spelling Prometheus
+// users already know (--web.listen-address, --collector.<name>,
+// --no-collector.<name>, ...).  See README.md for the full list.
+//
+// ParseFlags never exits and never listens: it fills Flags or says, in one
+// line, which flag is wrong, so main() can exit 2 before binding anything.
+#pragma once
+
+#include <map>
+#include <ostream>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "collectors/paths.h"
+#include "collectors/registry.h"
+#include "exporter/logging.h"
+
+namespace portmap {
+
+struct Flags {
+  std::vector<std::string> listen_addresses;  // default {":9806"}
+  std::string telemetry_path = "/metrics";
+  int max_requests = 40;  // concurrent /metrics requests; 0 = unlimited
+  LogLevel log_level = LogLevel::kInfo;
+  LogFormat log_format = LogFormat::kLogfmt;
+  Paths paths;
+  // Every known collector's final on/off state, after the defaults,
+  // --collector.disable-defaults and the per-collector flags.
+  std::map<std::string, bool> collectors;
+};
+
+enum class FlagsOutcome {
+  kRun,         // *flags is complete
+  kExitOk,      // --help or --version was printed to `out`
+  kUsageError,  // *error names the problem in one line
+};
+
+FlagsOutcome ParseFlags(int argc, const char* const* argv,
+                        std::span<const CollectorSpec> collectors, Flags* flags, std::string* error,
+                        std::ostream& out);
+
+// "portmap_exporter, version 0.1.0 (revision: abc)" plus build details.
+std::string VersionText();
+
+}  // namespace portmap

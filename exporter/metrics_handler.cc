@@ -1,0 +1,75 @@
+#include "exporter/metrics_handler.h"
+
+#include <prometheus/text_serializer.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <sstream>
+
+#include "collectors/metrics.h"
+#include "exporter/build_info.h"
+#include "exporter/logging.h"
+#include "exporter/process_metrics.h"
+
+namespace portmap {
+
+namespace {
+
+constexpr const char* kTextFormat = "text/plain; version=0.0.4; charset=utf-8";
+
+prometheus::MetricFamily BuildInfoFamily() {
+  const BuildInfo& info = GetBuildInfo();
+  auto f = MakeFamily("portmap_exporter_build_info",
+                      "A metric with a constant '1' value labeled by version, revision and "
+                      "compiler from which portmap_exporter was built.",
+                      MetricType::Gauge);
+  AddSample(
+      &f, {{"compiler", info.compiler}, {"revision", info.revision}, {"version", info.version}}, 1);
+  return f;
+}
+
+}  // namespace
+
+bool CollectorBudget(std::string_view header, std::chrono::duration<double>* budget,
+                     std::string* error) {
+  double seconds = kDefaultScrapeTimeoutSeconds;
+  if (!header.empty()) {
+    std::string text(header);
+    char* end = nullptr;
+    seconds = std::strtod(text.c_str(), &end);
+    if (end == text.c_str() || *end != '\0' || !std::isfinite(seconds) || seconds <= 0) {
+      *error = "invalid X-Prometheus-Scrape-Timeout-Seconds \"" + text +
+               "\": want a positive number of seconds";
+      return false;
+    }
+  }
+  // Keep the offset only where it leaves something: a 0.4 s timeout gets all
+  // of its 0.4 s rather than nothing.
+  if (seconds > kScrapeTimeoutOffsetSeconds) seconds -= kScrapeTimeoutOffsetSeconds;
+  *budget = std::chrono::duration<double>(seconds);
+  return true;
+}
+
+HttpResponse MetricsHandler::operator()(const HttpRequest& request) const {
+  std::chrono::duration<double> budget;
+  std::string error;
+  if (!CollectorBudget(request.Header("X-Prometheus-Scrape-Timeout-Seconds"), &budget, &error)) {
+    return HttpResponse::Text(400, error);
+  }
+  const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(budget);
+  std::vector<prometheus::MetricFamily> families = runner_->Scrape(deadline);
+  families.push_back(BuildInfoFamily());
+  Status st = AppendProcessMetrics(proc_self_, proc_root_, &families);
+  if (!st.ok()) LogWarn("process metrics incomplete", {{"err", st.message()}});
+  MergeAndSort(&families);
+
+  std::ostringstream body;
+  prometheus::TextSerializer().Serialize(body, families);
+  HttpResponse response;
+  response.content_type = kTextFormat;
+  response.body = body.str();
+  response.compressible = true;
+  return response;
+}
+
+}  // namespace portmap

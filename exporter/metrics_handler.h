@@ -1,0 +1,41 @@
+// The /metrics handler: one scrape of every enabled collector under the
+// deadline Prometheus asks for, plus the exporter's own metrics
+// (portmap_exporter_build_info and process_*), in the text format.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <string_view>
+
+#include "exporter/http_server.h"
+#include "exporter/scrape_runner.h"
+
+namespace portmap {
+
+// The default when the scraper sends no timeout header, and the safety margin
+// subtracted from it so the answer arrives before Prometheus gives up
+// (blackbox_exporter's --timeout-offset).
+inline constexpr double kDefaultScrapeTimeoutSeconds = 10.0;
+inline constexpr double kScrapeTimeoutOffsetSeconds = 0.5;
+
+// The time collectors may use, from the X-Prometheus-Scrape-Timeout-Seconds
+// header value ("" = absent).  A malformed, non-positive or non-finite value
+// is an error naming it.
+bool CollectorBudget(std::string_view header, std::chrono::duration<double>* budget,
+                     std::string* error);
+
+class MetricsHandler {
+ public:
+  // `runner` and `procfs` must outlive the handler.
+  MetricsHandler(ScrapeRunner* runner, std::string proc_self, std::string proc_root)
+      : runner_(runner), proc_self_(std::move(proc_self)), proc_root_(std::move(proc_root)) {}
+
+  HttpResponse operator()(const HttpRequest& request) const;
+
+ private:
+  ScrapeRunner* runner_;
+  const std::string proc_self_;
+  const std::string proc_root_;
+};
+
+}  // namespace portmap

@@ -1,0 +1,61 @@
+// ScrapeRunner runs every enabled collector for one scrape, concurrently, each
+// under the scrape's deadline, and always reports per collector
+//   portmap_scrape_collector_success{collector}           1 ok, 0 failed/no data/overran
+//   portmap_scrape_collector_duration_seconds{collector}
+//
+// A collector that returns an error, throws, or overruns the deadline costs
+// only its own metrics: the scrape answers on time with everything else.
+// An overrunning call cannot be killed, so it is left to finish on its own
+// thread (its stop_token is requested) and is joined later; until it has
+// finished, later scrapes report that collector as failed instead of piling up
+// more stuck threads behind it.
+//
+// Thread safety: Scrape() may be called concurrently (several scrapers); the
+// collectors themselves must tolerate concurrent Collect() calls.
+#pragma once
+
+#include <prometheus/metric_family.h>
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "collectors/collector.h"
+
+namespace portmap {
+
+struct NamedCollector {
+  std::string name;
+  std::unique_ptr<Collector> collector;
+};
+
+class ScrapeRunner {
+ public:
+  ScrapeRunner(std::vector<NamedCollector> collectors, Paths paths);
+  ScrapeRunner(const ScrapeRunner&) = delete;
+  ScrapeRunner& operator=(const ScrapeRunner&) = delete;
+  // Requests every straggler to stop and joins it.
+  ~ScrapeRunner();
+
+  // Runs all collectors and returns their families plus the per-collector
+  // success and duration families, merged and sorted by name.
+  std::vector<prometheus::MetricFamily> Scrape(Clock::time_point deadline);
+
+  // Names of the collectors, in the order given.
+  std::vector<std::string> Names() const;
+
+ private:
+  struct Call;  // one Collect() invocation on its own thread
+
+  void ReapFinishedStragglers();
+  bool HasStraggler(size_t index);
+
+  const std::vector<NamedCollector> collectors_;
+  const Paths paths_;
+
+  std::mutex mu_;
+  std::vector<std::shared_ptr<Call>> stragglers_;  // GUARDED_BY(mu_)
+};
+
+}  // namespace portmap

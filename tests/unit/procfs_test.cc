@@ -1,0 +1,58 @@
+#include "collectors/procfs.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+namespace portmap {
+namespace {
+
+class ProcfsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("procfs_test_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::string Write(const std::string& name, const std::string& text) {
+    std::ofstream(dir_ / name) << text;
+    return dir_ / name;
+  }
+  std::filesystem::path dir_;
+};
+
+TEST_F(ProcfsTest, ReadsIntegerWithNewline) {
+  int64_t v = -1;
+  ASSERT_TRUE(ReadInt64(Write("ip_forward", "1\n"), &v).ok());
+  EXPECT_EQ(v, 1);
+}
+
+TEST_F(ProcfsTest, MissingFileIsNotFound) {
+  int64_t v = 0;
+  ReadResult r = ReadInt64((dir_ / "absent").string(), &v);
+  EXPECT_EQ(r.code, ReadResult::Code::kNotFound);
+  EXPECT_NE(r.error.find("absent"), std::string::npos);
+}
+
+TEST_F(ProcfsTest, GarbageIsAnErrorNamingTheFile) {
+  int64_t v = 0;
+  for (const char* text : {"", "yes\n", "1 2\n", "0x1\n"}) {
+    ReadResult r = ReadInt64(Write("bad", text), &v);
+    EXPECT_EQ(r.code, ReadResult::Code::kError) << '"' << text << '"';
+    EXPECT_NE(r.error.find("bad"), std::string::npos);
+  }
+}
+
+TEST_F(ProcfsTest, ListDirSortedWithoutDots) {
+  Write("b", "");
+  Write("a", "");
+  std::vector<std::string> names;
+  ASSERT_TRUE(ListDir(dir_.string(), &names).ok());
+  EXPECT_EQ(names, (std::vector<std::string>{"a", "b"}));
+}
+
+}  // namespace
+}  // namespace portmap
