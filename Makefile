@@ -1,0 +1,46 @@
+# Two commands: `make run` and `make test`.  Both install what is missing
+# (scripts/install-deps.sh, idempotent), configure and build in build/.
+#
+#   make run  ARGS='--log.level=debug'   run the exporter on :9806
+#   make test                            unit, e2e and lab tests (lab needs root)
+#   make lint                            clang-format check, clang-tidy, cppcheck
+#   make format                          clang-format -i on every source
+BUILD_DIR ?= build
+JOBS ?= $(shell nproc)
+# Warnings are errors in CI builds (CI=true), so a warning cannot land.
+WERROR ?= $(if $(CI),ON,OFF)
+CMAKE_ARGS ?=
+ARGS ?=
+
+SOURCES = $(shell git ls-files '*.cc' '*.h' 2>/dev/null)
+
+.PHONY: all deps configure build run test lint format clean
+
+all: build
+
+deps:
+	scripts/install-deps.sh
+
+configure: deps
+	cmake -S . -B $(BUILD_DIR) -DPORTMAP_WERROR=$(WERROR) $(CMAKE_ARGS)
+
+build: configure
+	cmake --build $(BUILD_DIR) -j$(JOBS)
+
+run: build
+	$(BUILD_DIR)/portmap_exporter $(ARGS)
+
+test: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -j$(JOBS)
+
+lint: configure
+	clang-format --dry-run -Werror $(SOURCES)
+	clang-tidy -p $(BUILD_DIR) --quiet $(filter %.cc,$(SOURCES))
+	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
+	  --inline-suppr --suppress=missingIncludeSystem -I . $(filter %.cc,$(SOURCES))
+
+format:
+	clang-format -i $(SOURCES)
+
+clean:
+	rm -rf $(BUILD_DIR)

@@ -1,0 +1,42 @@
+#include "exporter/logging.h"
+
+#include <gtest/gtest.h>
+
+namespace portmap {
+namespace {
+
+constexpr const char* kTs = "2026-11-24T20:55:12.123Z";
+
+TEST(LoggingTest, LogfmtShapedLikeGoExporters) {
+  EXPECT_EQ(FormatLogLine(LogFormat::kLogfmt, kTs, LogLevel::kInfo, "Listening on",
+                          {{"address", ":9806"}}),
+            "ts=2026-11-24T20:55:12.123Z level=info msg=\"Listening on\" address=:9806");
+}
+
+TEST(LoggingTest, LogfmtQuotesWhatNeedsIt) {
+  EXPECT_EQ(FormatLogLine(LogFormat::kLogfmt, kTs, LogLevel::kError, "x",
+                          {{"empty", ""}, {"eq", "a=b"}, {"q", "say \"hi\"\n"}}),
+            "ts=2026-11-24T20:55:12.123Z level=error msg=x empty=\"\" eq=\"a=b\" "
+            "q=\"say \\\"hi\\\"\\n\"");
+}
+
+TEST(LoggingTest, JsonKeysInOrder) {
+  EXPECT_EQ(FormatLogLine(LogFormat::kJson, kTs, LogLevel::kWarn, "m \"q\"",
+                          {{"collector", "forwarding"}, {"ctl", std::string(1, '\x01')}}),
+            "{\"ts\":\"2026-11-24T20:55:12.123Z\",\"level\":\"warn\",\"msg\":\"m \\\"q\\\"\","
+            "\"collector\":\"forwarding\",\"ctl\":\"\\u0001\"}");
+}
+
+TEST(LoggingTest, ParsesLevelsAndFormats) {
+  LogLevel level;
+  EXPECT_TRUE(ParseLogLevel("warn", &level));
+  EXPECT_EQ(level, LogLevel::kWarn);
+  EXPECT_FALSE(ParseLogLevel("WARN", &level));
+  EXPECT_FALSE(ParseLogLevel("warning", &level));
+  LogFormat format;
+  EXPECT_TRUE(ParseLogFormat("json", &format));
+  EXPECT_FALSE(ParseLogFormat("text", &format));
+}
+
+}  // namespace
+}  // namespace portmap

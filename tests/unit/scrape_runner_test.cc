@@ -1,0 +1,155 @@
+#include "exporter/scrape_runner.h"
+
+#include <gtest/gtest.h>
+
+#include <stdexcept>
+#include <thread>
+
+#include "collectors/metrics.h"
+
+namespace portmap {
+namespace {
+
+using std::chrono::milliseconds;
+
+class FakeCollector : public Collector {
+ public:
+  enum class Mode { kOk, kNoData, kError, kThrow, kHang };
+  explicit FakeCollector(Mode mode) : mode_(mode) {}
+
+  Status Collect(const ScrapeContext& ctx, std::vector<prometheus::MetricFamily>* out) override {
+    auto f = MakeFamily("fake_" + std::to_string(static_cast<int>(mode_)), "h", MetricType::Gauge);
+    AddSample(&f, {}, 1);
+    out->push_back(std::move(f));
+    switch (mode_) {
+      case Mode::kOk:
+        return Status::Ok();
+      case Mode::kNoData:
+        return Status::NoData("nothing here");
+      case Mode::kError:
+        return Status::Error("broken");
+      case Mode::kThrow:
+        throw std::runtime_error("boom");
+      case Mode::kHang: {
+        // Ignores the deadline, like a stuck syscall, but does end: 1 s or stop.
+        auto until = Clock::now() + std::chrono::seconds(1);
+        while (Clock::now() < until && !(stop_honoured_ && ctx.stop.stop_requested())) {
+          std::this_thread::sleep_for(milliseconds(5));
+        }
+        return Status::Ok();
+      }
+    }
+    return Status::Ok();
+  }
+  bool stop_honoured_ = false;
+
+ private:
+  Mode mode_;
+};
+
+std::vector<NamedCollector> Collectors(
+    std::initializer_list<std::pair<const char*, FakeCollector::Mode>> specs) {
+  std::vector<NamedCollector> out;
+  for (const auto& [name, mode] : specs)
+    out.push_back({name, std::make_unique<FakeCollector>(mode)});
+  return out;
+}
+
+// success{collector=name}, or -1 when the series is absent.
+double Value(const std::vector<prometheus::MetricFamily>& fams, const std::string& family,
+             const std::string& collector) {
+  for (const auto& f : fams) {
+    if (f.name != family) continue;
+    for (const auto& m : f.metric) {
+      if (!m.label.empty() && m.label[0].value == collector) return m.gauge.value;
+    }
+  }
+  return -1;
+}
+
+bool HasFamily(const std::vector<prometheus::MetricFamily>& fams, const std::string& name) {
+  for (const auto& f : fams) {
+    if (f.name == name) return true;
+  }
+  return false;
+}
+
+TEST(ScrapeRunnerTest, EachCollectorReportsItsOwnOutcome) {
+  using M = FakeCollector::Mode;
+  ScrapeRunner runner(
+      Collectors(
+          {{"ok", M::kOk}, {"nodata", M::kNoData}, {"err", M::kError}, {"throws", M::kThrow}}),
+      Paths{});
+  auto fams = runner.Scrape(Clock::now() + std::chrono::seconds(5));
+  EXPECT_EQ(Value(fams, "portmap_scrape_collector_success", "ok"), 1);
+  EXPECT_EQ(Value(fams, "portmap_scrape_collector_success", "nodata"), 0);
+  EXPECT_EQ(Value(fams, "portmap_scrape_collector_success", "err"), 0);
+  EXPECT_EQ(Value(fams, "portmap_scrape_collector_success", "throws"), 0);
+  for (const char* c : {"ok", "nodata", "err", "throws"}) {
+    EXPECT_GE(Value(fams, "portmap_scrape_collector_duration_seconds", c), 0) << c;
+  }
+  // What a failing collector wrote before failing is still exported.
+  EXPECT_TRUE(HasFamily(fams, "fake_2"));
+  for (size_t i = 1; i < fams.size(); ++i) EXPECT_LT(fams[i - 1].name, fams[i].name);
+}
+
+TEST(ScrapeRunnerTest, OverrunCostsOnlyThatCollectorAndTheDeadlineHolds) {
+  using M = FakeCollector::Mode;
+  ScrapeRunner runner(Collectors({{"ok", M::kOk}, {"hang", M::kHang}}), Paths{});
+  auto start = Clock::now();
+  auto fams = runner.Scrape(start + milliseconds(100));
+  auto took = Clock::now() - start;
+  EXPECT_LT(took, milliseconds(500));
+  EXPECT_EQ(Value(fams, "portmap_scrape_collector_success", "ok"), 1);
+  EXPECT_EQ(Value(fams, "portmap_scrape_collector_success", "hang"), 0);
+  EXPECT_FALSE(HasFamily(fams, "fake_4")) << "an abandoned call's families are dropped";
+
+  // While the stuck call runs, the next scrape does not start another one.
+  fams = runner.Scrape(Clock::now() + milliseconds(50));
+  EXPECT_EQ(Value(fams, "portmap_scrape_collector_success", "hang"), 0);
+  EXPECT_EQ(Value(fams, "portmap_scrape_collector_success", "ok"), 1);
+}
+
+TEST(ScrapeRunnerTest, StragglerIsReapedAndCollectorRunsAgain) {
+  using M = FakeCollector::Mode;
+  auto collectors = Collectors({{"hang", M::kHang}});
+  static_cast<FakeCollector*>(collectors[0].collector.get())->stop_honoured_ = true;
+  ScrapeRunner runner(std::move(collectors), Paths{});
+  auto fams = runner.Scrape(Clock::now() + milliseconds(30));
+  EXPECT_EQ(Value(fams, "portmap_scrape_collector_success", "hang"), 0);
+  // The stop request ends the call; give it a moment, then it runs again.
+  std::this_thread::sleep_for(milliseconds(100));
+  fams = runner.Scrape(Clock::now() + std::chrono::seconds(3));
+  EXPECT_EQ(Value(fams, "portmap_scrape_collector_success", "hang"), 1);
+}
+
+TEST(ScrapeRunnerTest, ConcurrentScrapes) {
+  using M = FakeCollector::Mode;
+  ScrapeRunner runner(Collectors({{"a", M::kOk}, {"b", M::kError}}), Paths{});
+  std::vector<std::thread> threads;
+  std::atomic<int> good{0};
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&] {
+      for (int j = 0; j < 20; ++j) {
+        auto fams = runner.Scrape(Clock::now() + std::chrono::seconds(5));
+        if (Value(fams, "portmap_scrape_collector_success", "a") == 1 &&
+            Value(fams, "portmap_scrape_collector_success", "b") == 0) {
+          ++good;
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(good.load(), 160);
+}
+
+TEST(ScrapeRunnerTest, DestructionJoinsStragglers) {
+  using M = FakeCollector::Mode;
+  auto runner = std::make_unique<ScrapeRunner>(Collectors({{"hang", M::kHang}}), Paths{});
+  runner->Scrape(Clock::now() + milliseconds(10));
+  runner.reset();  // must join the running call, not leak or detach it
+  SUCCEED();
+}
+
+}  // namespace
+}  // namespace portmap
