@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# lab.forwarding (issue 2): the exporter runs inside the lab's dockerhost
+# namespace and its forwarding gauges follow ip_forward and a per-interface
+# forwarding switch, scrape by scrape.
+#
+# Usage: forwarding_test.sh PATH/TO/portmap_exporter
+set -euo pipefail
+
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+exporter=${1:-}
+[[ -n $exporter ]] || lab_die "usage: $0 PATH/TO/portmap_exporter"
+require_root
+[[ -x $exporter ]] || lab_die "exporter '$exporter' is not an executable"
+[[ -x $LAB_TCP ]] || lab_die "LAB_TCP=$LAB_TCP is not built"
+
+lab_cleanup_trap
+lab_defer "$LAB_DIR/lab.sh" down
+"$LAB_DIR/lab.sh" up
+
+work=$(mktemp -d /tmp/portmap-lab-forwarding.XXXXXX)
+lab_defer rm -rf "$work"
+
+# Port 0: the kernel picks a free port, the exporter logs it.
+ip netns exec "$NS_HOST" "$exporter" --web.listen-address=127.0.0.1:0 \
+  </dev/null >"$work/stdout" 2>"$work/stderr" &
+exporter_pid=$!
+stop_exporter() {
+  kill -TERM "$exporter_pid" 2>/dev/null || return 0
+  wait_for_pid_exit "$exporter_pid" 5 || kill -KILL "$exporter_pid" 2>/dev/null || true
+}
+lab_defer stop_exporter
+show_exporter_log() { sed 's/^/  exporter: /' "$work/stderr" >&2; }
+
+listening() { grep -q 'msg="Listening on"' "$work/stderr"; }
+if ! wait_for 10 "the exporter to log its address" listening; then
+  show_exporter_log
+  lab_die "the exporter did not start (exited: $(lab_pid_gone "$exporter_pid" && echo yes || echo no))"
+fi
+port=$(sed -n 's/.*msg="Listening on".*address=127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' \
+  "$work/stderr" | head -n1)
+[[ -n $port ]] || {
+  show_exporter_log
+  lab_die "no 127.0.0.1:PORT in the exporter's 'Listening on' line"
+}
+lab_ok "exporter in $NS_HOST listens on 127.0.0.1:$port"
+
+scrape() {
+  ip netns exec "$NS_HOST" curl -sSf --max-time 5 "http://127.0.0.1:$port/metrics" \
+    >"$work/metrics" || {
+    show_exporter_log
+    lab_die "scrape of 127.0.0.1:$port/metrics failed"
+  }
+}
+
+# value NAME LABEL=\"V\"...: the one sample of NAME carrying all those label
+# pairs, whatever the label order; "missing" or "ambiguous" otherwise.
+value() {
+  local name=$1
+  shift
+  awk -v name="$name" -v want="$*" '
+    BEGIN { n = split(want, pairs, " ") }
+    index($0, name "{") == 1 {
+      for (i = 1; i <= n; i++) if (index($0, pairs[i]) == 0) next
+      found++; v = $NF
+    }
+    END { print found == 1 ? v : (found ? "ambiguous" : "missing") }' "$work/metrics"
+}
+
+# expect NAME LABELS WANT DESCRIPTION
+expect() {
+  local got
+  got=$(value "$1" "$2")
+  if [[ $got == "$3" ]]; then
+    lab_ok "$4: $1{$2} = $got"
+  else
+    lab_not_ok "$4: $1{$2} = $got, want $3"
+  fi
+}
+
+# Every ipv4 interface gauge as "interface value" lines, sorted.
+interface_gauges() {
+  grep '^portmap_interface_forwarding_enabled{' "$work/metrics" | grep 'family="ipv4"' |
+    sed -n 's/.*interface="\([^"]*\)".* \([^ ]*\)$/\1 \2/p' | sort
+}
+
+sysctl_host() { ip netns exec "$NS_HOST" sysctl -qw "$1"; }
+ipv4='family="ipv4"'
+docker0="family=\"ipv4\" interface=\"$BRIDGE\""
+
+echo "# as dockerd leaves it: ip_forward=1"
+scrape
+expect portmap_ip_forward_enabled "$ipv4" 1 "initially"
+expect portmap_interface_forwarding_enabled "$docker0" 1 "initially"
+before=$(interface_gauges)
+echo "  ipv4 interface gauges: $(echo "$before" | tr '\n' ' ')"
+
+echo "# ip_forward=0"
+sysctl_host net.ipv4.ip_forward=0
+scrape
+expect portmap_ip_forward_enabled "$ipv4" 0 "after ip_forward=0"
+# The kernel copies net.ipv4.ip_forward into every interface's forwarding.
+expect portmap_interface_forwarding_enabled "$docker0" 0 "after ip_forward=0 (kernel propagates)"
+
+echo "# ip_forward=1"
+sysctl_host net.ipv4.ip_forward=1
+scrape
+expect portmap_ip_forward_enabled "$ipv4" 1 "after ip_forward=1"
+expect portmap_interface_forwarding_enabled "$docker0" 1 "after ip_forward=1"
+
+echo "# net.ipv4.conf.$BRIDGE.forwarding=0: only $BRIDGE's gauge moves"
+sysctl_host "net.ipv4.conf.$BRIDGE.forwarding=0"
+scrape
+expect portmap_ip_forward_enabled "$ipv4" 1 "after $BRIDGE forwarding=0"
+expect portmap_interface_forwarding_enabled "$docker0" 0 "after $BRIDGE forwarding=0"
+after=$(interface_gauges)
+want=$(echo "$before" | awk -v b="$BRIDGE" '$1 == b { $2 = 0 } { print }')
+if [[ $after == "$want" ]]; then
+  lab_ok "no other interface gauge moved ($(echo "$after" | tr '\n' ' '))"
+else
+  lab_not_ok "interface gauges: want [$(echo "$want" | tr '\n' ' ')]," \
+    "got [$(echo "$after" | tr '\n' ' ')]"
+fi
+
+if lab_pid_gone "$exporter_pid"; then
+  lab_not_ok "the exporter died during the test"
+  show_exporter_log
+else
+  lab_ok "the exporter is still running"
+fi
+lab_finish
