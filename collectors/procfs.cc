@@ -1,5 +1,7 @@
 #include "collectors/procfs.h"
 
+#include "collectors/status.h"
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -17,7 +19,7 @@ ReadResult FromErrno(int err, const std::string& what, const std::string& path) 
   ReadResult r;
   r.code =
       (err == ENOENT || err == ENOTDIR) ? ReadResult::Code::kNotFound : ReadResult::Code::kError;
-  r.error = what + " " + path + ": " + std::strerror(err);
+  r.error = what + " " + path + ": " + ErrnoText(err);
   return r;
 }
 
@@ -63,7 +65,8 @@ ReadResult ListDir(const std::string& path, std::vector<std::string>* names) {
   DIR* dir = ::opendir(path.c_str());
   if (dir == nullptr) return FromErrno(errno, "opendir", path);
   names->clear();
-  while (const dirent* entry = ::readdir(dir)) {
+  // readdir is safe here: the DIR stream is this call's own.
+  while (const dirent* entry = ::readdir(dir)) {  // NOLINT(concurrency-mt-unsafe)
     std::string_view name = entry->d_name;
     if (name == "." || name == "..") continue;
     names->emplace_back(name);

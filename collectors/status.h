@@ -2,6 +2,8 @@
 // exceptions cross a collector boundary.
 #pragma once
 
+#include <string.h>
+
 #include <string>
 #include <utility>
 
@@ -29,5 +31,12 @@ class Status {
   Code code_ = Code::kOk;
   std::string message_;
 };
+
+// strerror(3) text for an errno value, safe from any thread (strerror is not:
+// collectors run concurrently).
+inline std::string ErrnoText(int err) {
+  const char* text = strerrordesc_np(err);
+  return text != nullptr ? text : "errno " + std::to_string(err);
+}
 
 }  // namespace portmap

@@ -93,7 +93,8 @@ int RunExporter(int argc, const char* const* argv, std::span<const CollectorSpec
   const BuildInfo& info = GetBuildInfo();
   LogInfo("Starting portmap_exporter", {{"version", info.version}, {"revision", info.revision}});
 
-  CollectorOptions options{flags.paths};
+  CollectorOptions options;  // fields by name: collectors add options over time
+  options.paths = flags.paths;
   std::vector<NamedCollector> enabled;
   for (const CollectorSpec& spec : collectors) {
     if (!flags.collectors[std::string(spec.name)]) continue;

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "exporter/build_info.h"
+#include "exporter/listen_address.h"
 
 namespace portmap {
 
@@ -40,6 +41,11 @@ std::string CheckValues(const Flags& flags, const std::string& log_level,
     }
   }
   if (flags.listen_addresses.empty()) return "--web.listen-address: need at least one address";
+  for (const std::string& address : flags.listen_addresses) {
+    ListenAddress parsed;
+    Status st = ParseListenAddress(address, &parsed);
+    if (!st.ok()) return "--web.listen-address: " + st.message();
+  }
   for (const auto& [name, root] :
        {std::pair<const char*, const std::string&>{"--path.procfs", flags.paths.procfs},
         {"--path.sysfs", flags.paths.sysfs},
@@ -104,9 +110,10 @@ FlagsOutcome ParseFlags(int argc, const char* const* argv,
     std::string name(spec.name);
     std::string help = std::string(spec.help) +
                        (spec.default_enabled ? " (default: enabled)" : " (default: disabled)");
+    std::string spelling = "--collector.";  // CLI11: "!" marks the negating name
+    spelling.append(name).append(",!--no-collector.").append(name);
     app.add_flag_function(
-        "--collector." + name + ",!--no-collector." + name,
-        [&toggles, name](int64_t count) { toggles[name] = count; }, help);
+        spelling, [&toggles, name](int64_t count) { toggles[name] = count; }, help);
   }
 
   try {

@@ -11,6 +11,8 @@
 #include <cstring>
 
 #include "exporter/gzip.h"
+#include "exporter/listen_address.h"
+#include "exporter/listen_relay.h"
 #include "exporter/logging.h"
 
 namespace portmap {
@@ -45,33 +47,11 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
          });
 }
 
-// exporter-toolkit spelling → civetweb's listening_ports spelling.
-//   ":9806" → "9806" (every IPv4 address), "127.0.0.1:9806" → itself.
-bool ToCivetwebPort(const std::string& address, std::string* civet, std::string* error) {
-  size_t colon = address.rfind(':');
-  if (colon == std::string::npos) {
-    *error = "invalid --web.listen-address \"" + address + "\": want HOST:PORT or :PORT";
-    return false;
-  }
-  std::string host = address.substr(0, colon);
-  std::string port = address.substr(colon + 1);
-  char* end = nullptr;
-  long port_num = std::strtol(port.c_str(), &end, 10);
-  if (port.empty() || *end != '\0' || port_num < 0 || port_num > 65535) {
-    *error = "invalid --web.listen-address \"" + address + "\": port must be 0-65535";
-    return false;
-  }
-  if (host.empty() || host == "0.0.0.0") {
-    *civet = port;
-    return true;
-  }
-  if (host == "localhost") host = "127.0.0.1";
-  in_addr a4{};
-  if (inet_pton(AF_INET, host.c_str(), &a4) != 1) {
-    *error = "invalid --web.listen-address \"" + address + "\": host must be an IPv4 address";
-    return false;
-  }
-  *civet = host + ":" + port;
+// Whether this kernel can make IPv6 sockets at all (ipv6.disable=1 cannot).
+bool Ipv6Available() {
+  int fd = ::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  ::close(fd);
   return true;
 }
 
@@ -95,7 +75,7 @@ std::string FirstUnbindable(const std::vector<std::string>& civet_ports) {
     int rc = ::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
     int err = errno;
     ::close(fd);
-    if (rc != 0) return host + ":" + port + ": bind: " + std::strerror(err);
+    if (rc != 0) return host + ":" + port + ": bind: " + ErrnoText(err);
   }
   return "";
 }
@@ -126,20 +106,47 @@ HttpServer::HttpServer(std::vector<HttpRoute> routes, int max_requests)
     : routes_(std::move(routes)), max_requests_(max_requests) {}
 
 HttpServer::~HttpServer() {
+  relays_.clear();  // stop feeding civetweb first
   if (ctx_ != nullptr) mg_stop(ctx_);
 }
 
 Status HttpServer::Start(const HttpServerOptions& options, std::vector<HttpRoute> routes,
                          std::unique_ptr<HttpServer>* out) {
-  std::vector<std::string> civet_ports;
-  for (const std::string& address : options.listen_addresses) {
-    std::string civet, error;
-    if (!ToCivetwebPort(address, &civet, &error)) return Status::Error(error);
-    civet_ports.push_back(civet);
+  std::vector<ListenAddress> addresses;
+  for (const std::string& text : options.listen_addresses) {
+    ListenAddress address;
+    Status st = ParseListenAddress(text, &address);
+    if (!st.ok()) return st;
+    addresses.push_back(address);
   }
-  std::string ports_option;
-  for (const auto& p : civet_ports) ports_option += (ports_option.empty() ? "" : ",") + p;
 
+  // civetweb serves the IPv4 side of each address.  Debian's civetweb has no
+  // IPv6, so every IPv6 side goes through a ListenRelay to an internal
+  // loopback listener; ":PORT" on a kernel without IPv6 degrades to IPv4
+  // only, as Go's net.Listen does.
+  const bool ipv6 = Ipv6Available();
+  std::vector<std::string> civet_ports;
+  std::vector<size_t> civet_owner;  // index into addresses
+  bool need_relay = false;
+  for (size_t i = 0; i < addresses.size(); ++i) {
+    const ListenAddress& a = addresses[i];
+    if (a.ServesIpv4()) {
+      civet_ports.push_back(a.CivetwebPort());
+      civet_owner.push_back(i);
+    }
+    if (a.family == ListenAddress::Family::kAny && !ipv6) {
+      LogWarn("IPv6 is not available; listening on IPv4 only", {{"address", a.ToString()}});
+    } else if (a.ServesIpv6()) {
+      need_relay = true;
+    }
+  }
+  if (need_relay) civet_ports.push_back("127.0.0.1:0");  // the relays' target, last
+
+  std::string ports_option;
+  for (const auto& p : civet_ports) {
+    if (!ports_option.empty()) ports_option += ',';
+    ports_option += p;
+  }
   // Worker threads beyond max_requests, so requests over the limit are still
   // accepted and answered 503 instead of waiting unanswered in the queue.
   const int threads = std::max(16, options.max_requests + 8);
@@ -173,13 +180,36 @@ Status HttpServer::Start(const HttpServerOptions& options, std::vector<HttpRoute
   mg_set_request_handler(server->ctx_, "/", &HttpServer::Dispatch, server.get());
 
   mg_server_port ports[32];
-  int n = mg_get_server_ports(server->ctx_, 32, ports);
-  for (int i = 0; i < n && i < static_cast<int>(civet_ports.size()); ++i) {
-    std::string host = "0.0.0.0";
-    if (size_t colon = civet_ports[i].rfind(':'); colon != std::string::npos) {
-      host = civet_ports[i].substr(0, colon);
+  const int n = mg_get_server_ports(server->ctx_, 32, ports);
+  if (n != static_cast<int>(civet_ports.size())) {
+    return Status::Error("civetweb reports " + std::to_string(n) + " listening ports, want " +
+                         std::to_string(civet_ports.size()));
+  }
+  std::vector<uint16_t> ipv4_port(addresses.size(), 0);
+  for (size_t k = 0; k < civet_owner.size(); ++k) {
+    const ListenAddress& a = addresses[civet_owner[k]];
+    const auto port = static_cast<uint16_t>(ports[k].port);
+    ipv4_port[civet_owner[k]] = port;
+    server->bound_.push_back((a.host.empty() ? std::string("0.0.0.0") : a.host) + ":" +
+                             std::to_string(port));
+  }
+  if (need_relay) {
+    const auto internal = static_cast<uint16_t>(ports[n - 1].port);
+    for (size_t i = 0; i < addresses.size(); ++i) {
+      const ListenAddress& a = addresses[i];
+      if (!a.ServesIpv6() || (a.family == ListenAddress::Family::kAny && !ipv6)) continue;
+      SocketAddress sa = a.Ipv6Address();
+      // ":0" asks for one port on both families: reuse the one IPv4 got.
+      if (a.family == ListenAddress::Family::kAny && a.port == 0) sa.set_port(ipv4_port[i]);
+      std::unique_ptr<ListenRelay> relay;
+      Status st = ListenRelay::Create({sa}, internal, &relay);
+      if (!st.ok()) return st;
+      relay->Start();
+      for (const SocketAddress& bound : relay->BoundAddresses()) {
+        server->bound_.push_back(bound.ToString());
+      }
+      server->relays_.push_back(std::move(relay));
     }
-    server->bound_.push_back(host + ":" + std::to_string(ports[i].port));
   }
   *out = std::move(server);
   return Status::Ok();
@@ -230,7 +260,10 @@ HttpResponse HttpServer::Handle(const HttpRequest& request, bool /*accepts_gzip*
   };
   if (!allows(m) && !(m == "HEAD" && allows("GET"))) {
     std::string allow;
-    for (const auto& method : route->methods) allow += (allow.empty() ? "" : ", ") + method;
+    for (const auto& method : route->methods) {
+      if (!allow.empty()) allow += ", ";
+      allow += method;
+    }
     if (allows("GET")) allow += ", HEAD";
     HttpResponse r = HttpResponse::Text(405, "method " + m + " not allowed on " + request.path);
     r.headers.emplace_back("Allow", allow);

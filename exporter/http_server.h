@@ -27,6 +27,8 @@ struct mg_context;
 
 namespace portmap {
 
+class ListenRelay;
+
 struct HttpRequest {
   std::string method;
   std::string path;   // decoded, without the query
@@ -58,8 +60,10 @@ struct HttpRoute {
 };
 
 struct HttpServerOptions {
-  std::vector<std::string> listen_addresses;  // exporter-toolkit spelling, e.g. ":9806"
-  int max_requests = 40;                      // 0 = unlimited
+  // exporter-toolkit spelling (see listen_address.h): ":9806" is every IPv4
+  // and IPv6 address; IPv6 is served through a ListenRelay.
+  std::vector<std::string> listen_addresses;
+  int max_requests = 40;  // 0 = unlimited
 };
 
 class HttpServer {
@@ -73,8 +77,8 @@ class HttpServer {
   HttpServer& operator=(const HttpServer&) = delete;
   ~HttpServer();  // stops accepting and waits for running handlers
 
-  // The addresses actually bound ("127.0.0.1:43125"); ports chosen by the
-  // kernel for ":0" are filled in.
+  // The addresses actually bound ("0.0.0.0:9806", "[::]:9806"); ports chosen
+  // by the kernel for ":0" are filled in.
   const std::vector<std::string>& bound_addresses() const { return bound_; }
 
  private:
@@ -87,6 +91,7 @@ class HttpServer {
   const int max_requests_;
   std::atomic<int> in_flight_{0};
   mg_context* ctx_ = nullptr;
+  std::vector<std::unique_ptr<ListenRelay>> relays_;  // destroyed before ctx_ stops
   std::vector<std::string> bound_;
 };
 

@@ -62,7 +62,7 @@ std::string NowTimestamp() {
   std::tm tm{};
   gmtime_r(&secs, &tm);
   char buf[64];  // ample for any int fields, which keeps -Wformat-truncation quiet
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+  (void)std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
                 static_cast<int>(ms % 1000));
   return buf;
@@ -100,7 +100,7 @@ void AppendLogfmtValue(std::string* out, std::string_view v) {
       default:
         if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
           char buf[8];
-          std::snprintf(buf, sizeof buf, "\\x%02x", static_cast<unsigned char>(c));
+          (void)std::snprintf(buf, sizeof buf, "\\x%02x", static_cast<unsigned char>(c));
           out->append(buf);
         } else {
           out->push_back(c);
@@ -132,7 +132,7 @@ void AppendJsonString(std::string* out, std::string_view v) {
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned char>(c));
+          (void)std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned char>(c));
           out->append(buf);
         } else {
           out->push_back(c);

@@ -164,23 +164,38 @@ ExporterProcess::ExporterProcess(std::string binary, std::vector<std::string> ar
   size_t want = std::max<size_t>(1, std::count_if(args.begin(), args.end(), [](const auto& a) {
                                    return a.rfind("--web.listen-address", 0) == 0;
                                  }));
-  // logfmt or json, whichever --log.format the test chose.
-  static const std::regex kListening(
-      R"re((?:msg="Listening on" address=|"msg":"Listening on","address":")([^"\s]+))re");
   const auto until = Clock::now() + std::chrono::seconds(10);
   while (Clock::now() < until && addresses_.size() < want) {
     Drain(std::chrono::milliseconds(50));
-    addresses_.clear();
-    for (std::sregex_iterator it(log_.begin(), log_.end(), kListening), end; it != end; ++it) {
-      std::string address = (*it)[1];
-      if (address.rfind("0.0.0.0:", 0) == 0) address = "127.0.0.1:" + address.substr(8);
-      addresses_.push_back(address);
-    }
+    ParseAddresses();
     if (WaitBounded(pid_, std::chrono::milliseconds(0)) >= 0) {
       pid_ = -1;  // exited during start-up
       break;
     }
   }
+}
+
+void ExporterProcess::ParseAddresses() {
+  // logfmt or json, whichever --log.format the test chose.
+  static const std::regex kListening(
+      R"re((?:msg="Listening on" address=|"msg":"Listening on","address":")([^"\s]+))re");
+  addresses_.clear();
+  for (std::sregex_iterator it(log_.begin(), log_.end(), kListening), end; it != end; ++it) {
+    std::string address = (*it)[1];
+    // Wildcards are reached through the loopback address of their family.
+    if (address.rfind("0.0.0.0:", 0) == 0) address = "127.0.0.1:" + address.substr(8);
+    if (address.rfind("[::]:", 0) == 0) address = "[::1]:" + address.substr(5);
+    addresses_.push_back(address);
+  }
+}
+
+size_t ExporterProcess::WaitForAddresses(size_t n, std::chrono::milliseconds limit) {
+  const auto until = Clock::now() + limit;
+  while (addresses_.size() < n && Clock::now() < until) {
+    Drain(std::chrono::milliseconds(50));
+    ParseAddresses();
+  }
+  return addresses_.size();
 }
 
 void ExporterProcess::Drain(std::chrono::milliseconds wait) { ReadAvailable(err_fd_, &log_, wait); }

@@ -50,6 +50,9 @@ class ExporterProcess {
   const std::vector<std::string>& addresses() const { return addresses_; }
   std::string Url(const std::string& path) const { return "http://" + addresses_.at(0) + path; }
   pid_t pid() const { return pid_; }
+  // Waits, bounded, until at least n "Listening on" addresses were logged
+  // (":PORT" logs two: IPv4 and IPv6); returns how many there are.
+  size_t WaitForAddresses(size_t n, std::chrono::milliseconds limit = std::chrono::seconds(5));
   // Everything written to stderr so far.
   std::string Log();
   // Sends SIGTERM and returns the exit code (bounded).
@@ -57,6 +60,7 @@ class ExporterProcess {
 
  private:
   void Drain(std::chrono::milliseconds wait);
+  void ParseAddresses();
 
   pid_t pid_ = -1;
   int err_fd_ = -1;

@@ -143,6 +143,33 @@ TEST(HttpTest, SeveralListenAddresses) {
   }
 }
 
+// Debian's civetweb has no IPv6; the exporter relays IPv6 to it (listen_relay.h).
+TEST(HttpTest, Ipv6Loopback) {
+  ExporterProcess exporter(kExporter, {"--web.listen-address=[::1]:0"});
+  ASSERT_TRUE(exporter.started()) << exporter.Log();
+  ASSERT_EQ(exporter.addresses().size(), 1u) << exporter.Log();
+  EXPECT_EQ(exporter.addresses()[0].rfind("[::1]:", 0), 0u) << exporter.addresses()[0];
+  HttpResult r = Http(exporter.Url("/metrics"));
+  EXPECT_EQ(r.status, 200) << r.error;
+  EXPECT_NE(Series(r.body, "portmap_ip_forward_enabled{family=\"ipv4\"}"), "");
+  r = Http(exporter.Url("/metrics"), {.decode_gzip = true});
+  EXPECT_EQ(r.headers["content-encoding"], "gzip");
+}
+
+TEST(HttpTest, PortOnlyMeansBothFamiliesOnOnePort) {
+  ExporterProcess exporter(kExporter, {"--web.listen-address=:0"});
+  ASSERT_EQ(exporter.WaitForAddresses(2), 2u) << exporter.Log();
+  const auto& a = exporter.addresses();
+  const std::string v4_port = a[0].substr(a[0].rfind(':') + 1);
+  const std::string v6_port = a[1].substr(a[1].rfind(':') + 1);
+  EXPECT_EQ(a[0].rfind("127.0.0.1:", 0), 0u) << a[0];
+  EXPECT_EQ(a[1].rfind("[::1]:", 0), 0u) << a[1];
+  EXPECT_EQ(v4_port, v6_port);
+  for (const auto& address : a) {
+    EXPECT_EQ(Http("http://" + address + "/-/healthy").status, 200) << address;
+  }
+}
+
 TEST(HttpTest, OpenFdsDoNotGrowAcrossScrapes) {
   ExporterProcess exporter(kExporter, {});
   ASSERT_TRUE(exporter.started()) << exporter.Log();
@@ -184,9 +211,11 @@ TEST(FlagsE2eTest, BadValueExits2) {
   RunResult r = RunToExit(kExporter, {"--log.level=loud"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("--log.level"), std::string::npos) << r.err;
-  r = RunToExit(kExporter, {"--web.listen-address=nowhere"});
-  EXPECT_EQ(r.exit_code, 2) << r.err;
-  EXPECT_NE(r.err.find("nowhere"), std::string::npos) << r.err;
+  for (const char* bad : {"nowhere", ":99999", "[::1", "host.example:80"}) {
+    r = RunToExit(kExporter, {std::string("--web.listen-address=") + bad});
+    EXPECT_EQ(r.exit_code, 2) << bad << ": " << r.err;
+    EXPECT_NE(r.err.find(bad), std::string::npos) << r.err;
+  }
 }
 
 TEST(FlagsE2eTest, AddressInUseExits1NamingIt) {

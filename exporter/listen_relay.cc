@@ -1,0 +1,436 @@
+#include "exporter/listen_relay.h"
+
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace portmap {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// epoll_event.data holds either a small tag (the wake eventfd, a listener) or
+// a pointer to a connection side; no object lives at an address this small.
+constexpr uint64_t kWakeTag = 0;
+constexpr uint64_t kListenTagBase = 1;
+constexpr uint64_t kMaxTag = 4096;
+constexpr int kClient = 0;
+constexpr int kUpstream = 1;
+constexpr int kMaxEvents = 64;
+constexpr int kMaxAcceptsPerWake = 64;  // so one busy listener cannot starve relayed traffic
+// After EMFILE and friends the listener stays readable; pausing it briefly
+// keeps a level-triggered loop from spinning until descriptors free up.
+constexpr auto kAcceptPause = std::chrono::milliseconds(100);
+
+// "listen on [::1]:9806: Address already in use", with a hint where errno
+// alone leaves the user guessing.
+Status ListenError(const SocketAddress& addr, std::string_view step, int err) {
+  std::string msg = "listen on ";
+  msg += addr.ToString();
+  msg += ": ";
+  msg += step;
+  msg += ErrnoText(err);
+  if (err == EAFNOSUPPORT) msg += " (IPv6 is disabled on this host)";
+  if (err == EADDRNOTAVAIL) msg += " (no interface has this address)";
+  if (err == EACCES) msg += " (ports below 1024 need CAP_NET_BIND_SERVICE)";
+  return Status::Error(std::move(msg));
+}
+
+void SetInt(int fd, int level, int name, int value) {
+  // Best effort: a socket without TCP_NODELAY still relays correctly.
+  (void)setsockopt(fd, level, name, &value, sizeof(value));
+}
+
+// Makes close() send a reset, not a FIN: a peer must not take a reply cut
+// off by a failure for a complete one.
+void ResetOnClose(int fd) {
+  linger lg{1, 0};
+  (void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+}
+
+}  // namespace
+
+struct ListenRelay::Conn {
+  struct Side {
+    Conn* conn = nullptr;
+    int index = 0;
+    int fd = -1;
+    std::vector<char> out;  // read from the other side, not yet written to fd
+    size_t out_head = 0;
+    bool read_eof = false;    // fd sent FIN
+    bool write_shut = false;  // the other side's FIN is forwarded to fd
+    bool registered = false;
+    uint32_t interest = 0;
+    size_t Pending() const { return out.size() - out_head; }
+  };
+
+  Conn() {
+    for (int i = 0; i < 2; ++i) {
+      side[i].conn = this;
+      side[i].index = i;
+    }
+  }
+
+  Conn(const Conn&) = delete;
+  Conn& operator=(const Conn&) = delete;
+  // Kill() closes a registered connection's fds; this closes those of one
+  // dropped before registration.
+  ~Conn() {
+    for (Side& s : side) {
+      if (s.fd >= 0) close(s.fd);
+    }
+  }
+
+  Side side[2];
+  bool connecting = true;  // upstream connect() still in progress
+  size_t index = 0;        // position in conns_
+  Clock::time_point last_active = Clock::now();
+};
+
+ListenRelay::ListenRelay(uint16_t target_port, const Options& options)
+    : target_port_(target_port), options_(options) {}
+
+Status ListenRelay::Create(const std::vector<SocketAddress>& listen, uint16_t target_port,
+                           std::unique_ptr<ListenRelay>* out) {
+  return Create(listen, target_port, Options(), out);
+}
+
+Status ListenRelay::Create(const std::vector<SocketAddress>& listen, uint16_t target_port,
+                           const Options& options, std::unique_ptr<ListenRelay>* out) {
+  // Private constructor, so no make_unique; the destructor closes whatever
+  // was opened if we return early.
+  std::unique_ptr<ListenRelay> relay(new ListenRelay(target_port, options));
+  for (const SocketAddress& addr : listen) {
+    if (!addr.ok()) return Status::Error("listen relay: an address is neither IPv4 nor IPv6");
+    int fd = socket(addr.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return ListenError(addr, "", errno);
+    relay->listen_fds_.push_back(fd);
+    // SO_REUSEADDR lets a restart bind while old connections sit in
+    // TIME_WAIT; on Linux it never lets two listeners share a port.
+    SetInt(fd, SOL_SOCKET, SO_REUSEADDR, 1);
+    // V6ONLY so "[::]:PORT" coexists with civetweb's IPv4 "PORT".
+    if (addr.family() == AF_INET6) SetInt(fd, IPPROTO_IPV6, IPV6_V6ONLY, 1);
+    if (bind(fd, addr.data(), addr.size()) != 0) return ListenError(addr, "", errno);
+    if (::listen(fd, SOMAXCONN) != 0) return ListenError(addr, "listen: ", errno);
+    sockaddr_storage bound{};
+    socklen_t len = sizeof(bound);
+    if (getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &len) != 0) {
+      return ListenError(addr, "getsockname: ", errno);
+    }
+    SocketAddress got = SocketAddress::FromSockaddr(reinterpret_cast<sockaddr*>(&bound), len);
+    relay->bound_ports_.push_back(got.port());
+    relay->bound_addresses_.push_back(got);
+  }
+
+  relay->epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+  if (relay->epoll_fd_ < 0) return Status::Error("listen relay: epoll: " + ErrnoText(errno));
+  relay->wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (relay->wake_fd_ < 0) return Status::Error("listen relay: eventfd: " + ErrnoText(errno));
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = kWakeTag;
+  if (epoll_ctl(relay->epoll_fd_, EPOLL_CTL_ADD, relay->wake_fd_, &ev) != 0) {
+    return Status::Error("listen relay: epoll_ctl: " + ErrnoText(errno));
+  }
+  for (size_t i = 0; i < relay->listen_fds_.size(); ++i) {
+    ev.data.u64 = kListenTagBase + i;
+    if (epoll_ctl(relay->epoll_fd_, EPOLL_CTL_ADD, relay->listen_fds_[i], &ev) != 0) {
+      return Status::Error("listen relay: epoll_ctl: " + ErrnoText(errno));
+    }
+  }
+  *out = std::move(relay);
+  return Status::Ok();
+}
+
+ListenRelay::~ListenRelay() {
+  if (thread_.joinable()) {
+    thread_.request_stop();
+    const uint64_t one = 1;
+    // A failed write would leave epoll_wait to its own timeout (<= 10 s);
+    // eventfd writes of 1 do not fail short of a counter overflow.
+    (void)!write(wake_fd_, &one, sizeof(one));
+    thread_.join();
+  }
+  while (!conns_.empty()) Kill(conns_.back().get(), /*abortive=*/true);
+  graveyard_.clear();
+  for (int fd : listen_fds_) close(fd);
+  if (wake_fd_ >= 0) close(wake_fd_);
+  if (epoll_fd_ >= 0) close(epoll_fd_);
+}
+
+void ListenRelay::Start() {
+  if (thread_.joinable()) return;
+  thread_ = std::jthread([this](const std::stop_token& stop) {
+    // Nothing may escape a thread; on an unexpected failure the relay stops
+    // accepting and the destructor still cleans up.
+    try {
+      Run(stop);
+    } catch (...) {  // NOLINT(bugprone-empty-catch): see above
+    }
+  });
+}
+
+ListenRelay::Stats ListenRelay::stats() const {
+  Stats s;
+  s.accepted = counters_.accepted.load(std::memory_order_relaxed);
+  s.rejected = counters_.rejected.load(std::memory_order_relaxed);
+  s.upstream_failures = counters_.upstream_failures.load(std::memory_order_relaxed);
+  s.idle_closed = counters_.idle_closed.load(std::memory_order_relaxed);
+  s.active = counters_.active.load(std::memory_order_relaxed);
+  return s;
+}
+
+void ListenRelay::Run(const std::stop_token& stop) {
+  // Coarse idle checks: a connection lives at most idle_timeout plus one period.
+  const auto sweep_period = std::clamp<Clock::duration>(
+      options_.idle_timeout / 8, std::chrono::milliseconds(10), std::chrono::seconds(10));
+  auto next_sweep = Clock::now() + sweep_period;
+  epoll_event events[kMaxEvents];
+  while (!stop.stop_requested()) {
+    auto wake_at = next_sweep;
+    if (accept_paused_) wake_at = std::min(wake_at, accept_resume_at_);
+    const auto wait = std::chrono::ceil<std::chrono::milliseconds>(wake_at - Clock::now());
+    const int n = epoll_wait(epoll_fd_, events, kMaxEvents,
+                             static_cast<int>(std::max<int64_t>(0, wait.count())));
+    if (n < 0 && errno != EINTR) return;  // only with a broken epoll fd: stop relaying
+    for (int i = 0; i < n; ++i) {
+      const uint64_t tag = events[i].data.u64;
+      if (tag == kWakeTag) {
+        uint64_t count = 0;
+        (void)!read(wake_fd_, &count, sizeof(count));
+      } else if (tag < kMaxTag) {
+        try {
+          AcceptAll(listen_fds_[tag - kListenTagBase]);
+        } catch (...) {  // bad_alloc: back off as for EMFILE
+          SetAcceptPaused(true);
+        }
+      } else {
+        auto* side = static_cast<Conn::Side*>(events[i].data.ptr);
+        HandleConn(side->conn, side->index, events[i].events);
+      }
+    }
+    // Killed connections are freed only now: a later event of this batch may
+    // still point at them (HandleConn skips them: their fds are -1).
+    graveyard_.clear();
+    const auto now = Clock::now();
+    if (accept_paused_ && now >= accept_resume_at_) SetAcceptPaused(false);
+    if (now >= next_sweep) {
+      SweepIdle(now);
+      graveyard_.clear();
+      next_sweep = now + sweep_period;
+    }
+  }
+}
+
+void ListenRelay::AcceptAll(int listen_fd) {
+  for (int i = 0; i < kMaxAcceptsPerWake; ++i) {
+    // The Conn owns both fds from the start, so every early exit closes them.
+    auto conn = std::make_unique<Conn>();
+    const int client = conn->side[kClient].fd =
+        accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (client < 0) {
+      const int err = errno;
+      if (err == EINTR || err == ECONNABORTED || err == EPROTO) continue;
+      // Out of descriptors or memory: the connection waits in the backlog.
+      if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
+        SetAcceptPaused(true);
+      }
+      return;  // EAGAIN: drained
+    }
+    if (conns_.size() >= options_.max_connections) {
+      counters_.rejected.fetch_add(1, std::memory_order_relaxed);
+      continue;
+    }
+    const int upstream = conn->side[kUpstream].fd =
+        socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (upstream < 0) {
+      counters_.rejected.fetch_add(1, std::memory_order_relaxed);
+      SetAcceptPaused(true);
+      return;
+    }
+    // The endpoints batch their own writes; Nagle here would only add delay.
+    SetInt(client, IPPROTO_TCP, TCP_NODELAY, 1);
+    SetInt(upstream, IPPROTO_TCP, TCP_NODELAY, 1);
+    const SocketAddress target = SocketAddress::Ipv4Loopback(target_port_);
+    conn->connecting = connect(upstream, target.data(), target.size()) != 0;
+    if (conn->connecting && errno != EINPROGRESS) {
+      counters_.upstream_failures.fetch_add(1, std::memory_order_relaxed);
+      ResetOnClose(client);
+      continue;
+    }
+    conn->index = conns_.size();
+    Conn* raw = conn.get();
+    conns_.push_back(std::move(conn));
+    counters_.accepted.fetch_add(1, std::memory_order_relaxed);
+    counters_.active.fetch_add(1, std::memory_order_relaxed);
+    UpdateInterest(raw);
+  }
+}
+
+void ListenRelay::HandleConn(Conn* conn, int side, uint32_t events) {
+  if (conn->side[side].fd < 0) return;  // killed earlier in this batch
+  try {
+    if (side == kUpstream && conn->connecting) {
+      int err = 0;
+      socklen_t len = sizeof(err);
+      if (getsockopt(conn->side[kUpstream].fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+      if (err != 0) {
+        counters_.upstream_failures.fetch_add(1, std::memory_order_relaxed);
+        Kill(conn, /*abortive=*/true);
+        return;
+      }
+      conn->connecting = false;
+      if (!FlushSide(conn, kUpstream)) return;
+    } else if ((events & EPOLLERR) != 0) {
+      Kill(conn, /*abortive=*/true);
+      return;
+    }
+    if ((events & (EPOLLIN | EPOLLHUP)) != 0 && (conn->side[side].interest & EPOLLIN) != 0) {
+      if (!ReadSide(conn, side)) return;
+    }
+    if ((events & EPOLLOUT) != 0 && !FlushSide(conn, side)) return;
+    if (conn->side[kClient].write_shut && conn->side[kUpstream].write_shut) {
+      Kill(conn, /*abortive=*/false);  // both directions finished cleanly
+      return;
+    }
+    UpdateInterest(conn);
+  } catch (...) {  // bad_alloc growing a buffer: drop this connection only
+    if (conn->side[kClient].fd >= 0) Kill(conn, /*abortive=*/true);
+  }
+}
+
+bool ListenRelay::ReadSide(Conn* conn, int side) {
+  Conn::Side& src = conn->side[side];
+  Conn::Side& dst = conn->side[1 - side];
+  // Bounded: stops at EAGAIN, EOF, or once max_pending bytes wait in dst.
+  while (!src.read_eof && dst.Pending() < options_.max_pending) {
+    if (dst.out_head > 0) {  // keep the buffer at most max_pending long
+      dst.out.erase(dst.out.begin(), dst.out.begin() + static_cast<ptrdiff_t>(dst.out_head));
+      dst.out_head = 0;
+    }
+    const size_t old = dst.out.size();
+    const size_t room = options_.max_pending - old;
+    dst.out.resize(old + room);
+    const ssize_t n = recv(src.fd, dst.out.data() + old, room, 0);
+    dst.out.resize(old + static_cast<size_t>(std::max<ssize_t>(n, 0)));
+    if (n > 0) {
+      conn->last_active = Clock::now();
+    } else if (n == 0) {
+      src.read_eof = true;
+    } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      break;
+    } else if (errno != EINTR) {
+      Kill(conn, /*abortive=*/true);
+      return false;
+    }
+  }
+  return FlushSide(conn, 1 - side);
+}
+
+bool ListenRelay::FlushSide(Conn* conn, int side) {
+  if (side == kUpstream && conn->connecting) return true;  // buffered until connected
+  Conn::Side& dst = conn->side[side];
+  while (dst.Pending() > 0) {
+    const ssize_t n = send(dst.fd, dst.out.data() + dst.out_head, dst.Pending(), MSG_NOSIGNAL);
+    if (n > 0) {
+      dst.out_head += static_cast<size_t>(n);
+      conn->last_active = Clock::now();
+    } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      return true;
+    } else if (n < 0 && errno != EINTR) {
+      Kill(conn, /*abortive=*/true);
+      return false;
+    }
+  }
+  dst.out.clear();
+  dst.out_head = 0;
+  if (conn->side[1 - side].read_eof && !dst.write_shut) {
+    // Forward the FIN only now, after every byte that preceded it.
+    if (shutdown(dst.fd, SHUT_WR) != 0) {
+      Kill(conn, /*abortive=*/true);
+      return false;
+    }
+    dst.write_shut = true;
+  }
+  return true;
+}
+
+void ListenRelay::UpdateInterest(Conn* conn) {
+  for (Conn::Side& s : conn->side) {
+    const Conn::Side& other = conn->side[1 - s.index];
+    const bool upstream_connecting = s.index == kUpstream && conn->connecting;
+    uint32_t want = 0;
+    if (!s.read_eof && !upstream_connecting && other.Pending() < options_.max_pending) {
+      want |= EPOLLIN;
+    }
+    if (s.Pending() > 0 || upstream_connecting) want |= EPOLLOUT;
+    if (want == s.interest && s.registered == (want != 0)) continue;
+    // An fd with nothing wanted leaves epoll: level-triggered EPOLLHUP would
+    // otherwise wake us in a loop while it waits for the other side.
+    int rc = 0;
+    if (want == 0) {
+      if (s.registered) rc = epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, s.fd, nullptr);
+      s.registered = false;
+    } else {
+      epoll_event ev{};
+      ev.events = want;
+      ev.data.ptr = &s;
+      rc = epoll_ctl(epoll_fd_, s.registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, s.fd, &ev);
+      s.registered = true;
+    }
+    s.interest = want;
+    if (rc != 0) {
+      Kill(conn, /*abortive=*/true);
+      return;
+    }
+  }
+}
+
+void ListenRelay::Kill(Conn* conn, bool abortive) {
+  if (conn->side[kClient].fd < 0) return;  // already killed
+  for (Conn::Side& s : conn->side) {
+    if (s.fd < 0) continue;
+    if (abortive) ResetOnClose(s.fd);
+    close(s.fd);  // also removes it from epoll
+    s.fd = -1;
+  }
+  // Swap-remove from conns_; keep the object alive until the batch ends.
+  const size_t index = conn->index;
+  std::swap(conns_[index], conns_.back());
+  conns_[index]->index = index;
+  graveyard_.push_back(std::move(conns_.back()));
+  conns_.pop_back();
+  counters_.active.fetch_sub(1, std::memory_order_relaxed);
+}
+
+void ListenRelay::SweepIdle(Clock::time_point now) {
+  std::vector<Conn*> idle;
+  for (const auto& conn : conns_) {
+    if (now - conn->last_active >= options_.idle_timeout) idle.push_back(conn.get());
+  }
+  for (Conn* conn : idle) {
+    counters_.idle_closed.fetch_add(1, std::memory_order_relaxed);
+    Kill(conn, /*abortive=*/true);
+  }
+}
+
+void ListenRelay::SetAcceptPaused(bool paused) {
+  accept_paused_ = paused;
+  if (paused) accept_resume_at_ = Clock::now() + kAcceptPause;
+  epoll_event ev{};
+  ev.events = paused ? 0u : static_cast<uint32_t>(EPOLLIN);
+  for (size_t i = 0; i < listen_fds_.size(); ++i) {
+    ev.data.u64 = kListenTagBase + i;
+    (void)epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, listen_fds_[i], &ev);
+  }
+}
+
+}  // namespace portmap
