@@ -14,6 +14,8 @@
 #include <prometheus/metric_family.h>
 
 #include <chrono>
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <stop_token>
 #include <string>
@@ -53,9 +55,21 @@ class Collector {
   virtual Status Collect(const ScrapeContext& ctx, std::vector<prometheus::MetricFamily>* out) = 0;
 };
 
+// A published port (from the netfilter collector's DNAT rules) that other
+// collectors check against their own view, e.g. firewalld's zones.
+struct PublishedPortRef {
+  std::string proto;  // "tcp" | "udp" | "sctp"
+  uint16_t port = 0;
+};
+using PublishedPortsFn = std::function<std::vector<PublishedPortRef>()>;
+
 // What a collector's factory receives: the flags that concern collectors.
 struct CollectorOptions {
   Paths paths;
+  std::string docker_pidfile = "/var/run/docker.pid";  // --docker.pidfile, under rootfs
+  // Connected by the exporter once the netfilter collector exists; empty
+  // until then (the firewalld collector then checks no ports, see firewalld.h).
+  PublishedPortsFn published_ports = {};
 };
 
 using CollectorFactory = std::unique_ptr<Collector> (*)(const CollectorOptions&);

@@ -1,5 +1,7 @@
 #include "collectors/registry.h"
 
+#include "collectors/docker.h"
+#include "collectors/firewalld.h"
 #include "collectors/forwarding.h"
 
 namespace portmap {
@@ -8,6 +10,9 @@ namespace {
 
 // Keep sorted by name.
 constexpr CollectorSpec kCollectors[] = {
+    {"docker", kDefaultOn, "dockerd: running, and its start time", &NewDockerCollector},
+    {"firewalld", kDefaultOn, "firewalld over D-Bus: state, zones, published ports allowed",
+     &NewFirewalldCollector},
     {"forwarding", kDefaultOn, "IP forwarding: the global switches and every interface's",
      &NewForwardingCollector},
 };

@@ -95,6 +95,7 @@ int RunExporter(int argc, const char* const* argv, std::span<const CollectorSpec
 
   CollectorOptions options;  // fields by name: collectors add options over time
   options.paths = flags.paths;
+  options.docker_pidfile = flags.docker_pidfile;
   std::vector<NamedCollector> enabled;
   for (const CollectorSpec& spec : collectors) {
     if (!flags.collectors[std::string(spec.name)]) continue;

@@ -100,6 +100,9 @@ FlagsOutcome ParseFlags(int argc, const char* const* argv,
   app.add_option("--path.rootfs", flags->paths.rootfs,
                  "Root of the host file system (prefix for /etc/sysctl.d, firewalld.conf, ...)")
       ->capture_default_str();
+  app.add_option("--docker.pidfile", flags->docker_pidfile,
+                 "dockerd's pid file, below --path.rootfs (else a /proc scan)")
+      ->capture_default_str();
   app.add_flag("--collector.disable-defaults", disable_defaults,
                "Disable every collector that is on by default; enable some with "
                "--collector.<name>");

@@ -25,6 +25,7 @@ struct Flags {
   LogLevel log_level = LogLevel::kInfo;
   LogFormat log_format = LogFormat::kLogfmt;
   Paths paths;
+  std::string docker_pidfile = "/var/run/docker.pid";  // --docker.pidfile (under rootfs)
   // Every known collector's final on/off state, after the defaults,
   // --collector.disable-defaults and the per-collector flags.
   std::map<std::string, bool> collectors;

@@ -15,7 +15,7 @@ declare -A groups=(
            libnftnl-dev libspdlog-dev libfmt-dev libsystemd-dev libyaml-cpp-dev
            libcli11-dev zlib1g-dev libcrypt-dev libssl-dev"
   [test]="libgtest-dev libgmock-dev libcurl4-openssl-dev curl prometheus libbenchmark-dev"
-  [lab]="iproute2 iptables nftables procps util-linux"
+  [lab]="iproute2 iptables nftables procps util-linux firewalld dbus-daemon"
 )
 
 wanted=()

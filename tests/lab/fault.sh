@@ -8,6 +8,11 @@
 #                       flush every chain and delete every user chain (nat and
 #                       filter), which takes Docker's DOCKER* chains and jumps
 #   rules restore       re-write the Docker-like rules, as restarting dockerd does
+#   firewalld start|reload|stop
+#                       a real firewalld on a private bus in dockerhost
+#                       (firewalld.sh); start wipes the DOCKER chains
+#   port closed|open    5000/tcp removed from / added to the zone of the
+#                       uplink eth0 (runtime only, firewall-cmd)
 #
 # One function per fault, fault_<name> ARG; the dispatcher below finds them,
 # so a new fault (firewalld start|reload, port closed in zone) is one function.
@@ -36,8 +41,35 @@ fault_rules() {
   lab_rules_apply
 }
 
+fault_firewalld() {
+  # shellcheck source=firewalld.sh
+  source "$LAB_DIR/firewalld.sh"
+  case ${1:-} in
+    start) lab_fw_start ;;
+    reload) lab_fw_reload ;;
+    stop) lab_fw_stop ;;
+    *) lab_die "firewalld takes start|reload|stop" ;;
+  esac
+}
+
+# The zone firewalld handles the uplink's traffic in (the default zone when
+# eth0 is bound to none).
+fault_port() {
+  # shellcheck source=firewalld.sh
+  source "$LAB_DIR/firewalld.sh"
+  local zone op
+  case ${1:-} in
+    closed) op=--remove-port ;;
+    open) op=--add-port ;;
+    *) lab_die "port takes closed|open" ;;
+  esac
+  zone=$(lab_fw_in_host firewall-cmd --get-zone-of-interface=eth0 2>/dev/null) ||
+    zone=$(lab_fw_in_host firewall-cmd --get-default-zone)
+  lab_fw_in_host firewall-cmd --zone="$zone" "$op=$REGISTRY_PORT/tcp" >/dev/null
+}
+
 usage() {
-  sed -n '5,11s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
+  sed -n '5,17s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
   exit 2
 }
 

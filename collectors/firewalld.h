@@ -1,0 +1,83 @@
+// firewalld: is firewalld running, since when, which zone each ingress
+// interface is in, and does that zone let the published ports in?
+//
+// Two of the three causes of "answers on the Docker host, times out from
+// elsewhere" are firewalld's: the port was never opened in the zone of the
+// ingress interface (cause firewalld_port_closed), or firewalld (re)started or
+// reloaded after dockerd and wiped the DOCKER chains (iptables backend).
+// Everything is read over D-Bus the way firewall-cmd reads it
+// (firewalld_client.h); nothing is exec'd.
+//
+// Exports, at scrape time, every call bounded by the scrape's deadline:
+//   portmap_firewalld_up                       1 when the name
+//       org.fedoraproject.FirewallD1 has an owner whose property `state` is
+//       RUNNING; 0 when the name has no owner (success 1: absence is a state)
+//       or its state is INIT/FAILED; 0 with success 0 (NoData) when there is
+//       no system bus at all (a host without a bus cannot run firewalld, but
+//       an exporter in a container without the bus socket mounted cannot see
+//       it either: that is worth a failed scrape).
+//   portmap_firewalld_info{version,backend,default_zone}  1; backend from the
+//       config object's FirewallBackend property, else FirewallBackend= in
+//       <rootfs>/etc/firewalld/firewalld.conf, else firewalld's fallback
+//       "nftables"; "" when none of those answered.
+//   portmap_firewalld_start_time_seconds       start of the name's owner
+//       (GetConnectionUnixProcessID, then <procfs>/PID/stat as ps does); left
+//       out when the pid is in another pid namespace than --path.procfs.
+//   portmap_firewalld_interface_zone_info{interface,zone}  1 per interface of
+//       getActiveZones, plus every uplink and bridge under --path.sysfs
+//       (class/net minus lo and bridge ports) through getZoneOfInterface,
+//       unbound ones in the default zone.
+//   portmap_firewalld_port_allowed{proto,port,zone}  1/0 for every published
+//       port in the zone of every uplink (firewalld_ports.h: port entry,
+//       service, protocol, target ACCEPT, docker zone / docker-forwarding
+//       policy).
+//   portmap_firewalld_port_allowed_approximate{proto,port,zone}  1 when a rich
+//       rule or a forward-port could change that verdict; 0 otherwise.
+// From the watcher (firewalld_watcher.h), whether or not firewalld runs:
+//   portmap_firewalld_reloads_total, portmap_firewalld_restarts_total
+//   portmap_firewalld_watcher_listening        1 while subscribed
+//
+// Published ports come from CollectorOptions::published_ports (connected by
+// the exporter to the netfilter collector).  Until that is connected, the
+// ports in the environment variable PORTMAP_FIREWALLD_PORTS
+// ("5000/tcp,53/udp") are checked: an interim hook for the lab test, read
+// once at construction.  With neither, no port series are exported.
+//
+// A stopped (SIGSTOP) or wedged firewalld makes the first call time out at
+// the deadline: the scrape answers, with success 0 for this collector, and
+// recovers by itself on the next scrape (a fresh connection per scrape).
+//
+// Thread safety: Collect() may run concurrently; each call opens its own bus
+// connection, and the watcher guards its counters.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "collectors/collector.h"
+#include "collectors/firewalld_client.h"
+#include "collectors/firewalld_ports.h"
+#include "collectors/firewalld_watcher.h"
+
+namespace portmap {
+
+inline constexpr char kPortsEnvironment[] = "PORTMAP_FIREWALLD_PORTS";
+
+// Starts the signal watcher.
+std::unique_ptr<Collector> NewFirewalldCollector(const CollectorOptions& options);
+
+// For tests: given client, event source (nullptr: no watcher families) and
+// ports.
+std::unique_ptr<Collector> NewFirewalldCollectorWith(const CollectorOptions& options,
+                                                     std::unique_ptr<FirewalldClient> client,
+                                                     std::unique_ptr<FirewalldEvents> events,
+                                                     PublishedPortsFn ports);
+
+// "5000/tcp,53/udp" -> ports; malformed items are skipped.
+std::vector<PublishedPortRef> ParsePortList(const std::string& text);
+
+// FirewallBackend= from a firewalld.conf text; "" when unset.
+std::string BackendFromConf(const std::string& conf);
+
+}  // namespace portmap

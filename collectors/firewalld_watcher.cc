@@ -1,0 +1,212 @@
+#include "collectors/firewalld_watcher.h"
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <systemd/sd-bus.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "collectors/dbus/bus.h"
+#include "collectors/dbus/decode.h"
+#include "collectors/firewalld_client.h"
+
+namespace portmap {
+
+namespace {
+
+constexpr char kOwnerMatch[] =
+    "type='signal',sender='org.freedesktop.DBus',path='/org/freedesktop/DBus',"
+    "interface='org.freedesktop.DBus',member='NameOwnerChanged',"
+    "arg0='org.fedoraproject.FirewallD1'";
+
+// Frees match slots when a connection's life ends.
+class Slot {
+ public:
+  Slot() = default;
+  Slot(const Slot&) = delete;
+  Slot& operator=(const Slot&) = delete;
+  ~Slot() { sd_bus_slot_unref(slot_); }
+  sd_bus_slot** out() { return &slot_; }
+
+ private:
+  sd_bus_slot* slot_ = nullptr;
+};
+
+// Milliseconds until sd-bus' next internal timeout (absolute CLOCK_MONOTONIC
+// usec), -1 for none, capped so a stop is noticed even without the eventfd.
+int PollTimeoutMs(sd_bus* bus) {
+  uint64_t until = 0;
+  if (sd_bus_get_timeout(bus, &until) < 0 || until == UINT64_MAX) return 60000;
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  const uint64_t now = static_cast<uint64_t>(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000;
+  if (until <= now) return 0;
+  return static_cast<int>(std::min<uint64_t>((until - now + 999) / 1000, 60000));
+}
+
+}  // namespace
+
+void FirewalldEventState::OnOwnerChanged(const std::string& new_owner) {
+  snap_.owner = new_owner;
+  if (new_owner.empty()) return;
+  if (new_owner != last_owner_) ++snap_.restarts;
+  last_owner_ = new_owner;
+}
+
+void FirewalldEventState::OnConnected(const std::string& owner, bool first) {
+  snap_.owner = owner;
+  if (owner.empty()) return;
+  if (!first && owner != last_owner_) ++snap_.restarts;
+  last_owner_ = owner;
+}
+
+// The sd-bus callbacks, with access to the watcher's state.
+struct FirewalldWatcherCallbacks {
+  static int OnReloaded(sd_bus_message* /*m*/, void* userdata, sd_bus_error* /*err*/) {
+    auto* w = static_cast<FirewalldWatcher*>(userdata);
+    std::lock_guard<std::mutex> lock(w->mu_);
+    w->state_.OnReloaded();
+    return 0;
+  }
+  static int OnOwnerChanged(sd_bus_message* m, void* userdata, sd_bus_error* /*err*/) {
+    const char* name = nullptr;
+    const char* old_owner = nullptr;
+    const char* new_owner = nullptr;
+    if (sd_bus_message_read(m, "sss", &name, &old_owner, &new_owner) < 0) return 0;
+    if (std::strcmp(name, kFirewalldName) != 0) return 0;
+    auto* w = static_cast<FirewalldWatcher*>(userdata);
+    std::lock_guard<std::mutex> lock(w->mu_);
+    w->state_.OnOwnerChanged(new_owner);
+    return 0;
+  }
+};
+
+FirewalldWatcher::FirewalldWatcher() {
+  wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (wake_fd_ < 0) {
+    state_.mutable_snapshot()->error = "eventfd failed; firewalld watcher not started";
+    return;
+  }
+  thread_ = std::jthread([this](const std::stop_token& stop) { Run(stop); });
+}
+
+FirewalldWatcher::~FirewalldWatcher() {
+  if (thread_.joinable()) {
+    thread_.request_stop();
+    const uint64_t one = 1;
+    // An eventfd write of 1 cannot fail here; the thread polls wake_fd_.
+    (void)!::write(wake_fd_, &one, sizeof one);
+    thread_.join();
+  }
+  if (wake_fd_ >= 0) ::close(wake_fd_);
+}
+
+FirewalldEventsSnapshot FirewalldWatcher::Snapshot() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return state_.snapshot();
+}
+
+bool FirewalldWatcher::WaitListening(std::chrono::milliseconds timeout) const {
+  std::unique_lock<std::mutex> lock(mu_);
+  return listening_cv_.wait_for(lock, timeout, [this] { return state_.snapshot().listening; });
+}
+
+bool FirewalldWatcher::Sleep(std::chrono::milliseconds delay) const {
+  pollfd pfd{wake_fd_, POLLIN, 0};
+  return ::poll(&pfd, 1, static_cast<int>(delay.count())) > 0;
+}
+
+void FirewalldWatcher::SetBroken(const std::string& why) {
+  std::lock_guard<std::mutex> lock(mu_);
+  state_.mutable_snapshot()->listening = false;
+  state_.mutable_snapshot()->error = why;
+}
+
+void FirewalldWatcher::Run(const std::stop_token& stop) {
+  bool first = true;
+  std::chrono::milliseconds backoff = kMinBackoff;
+  while (!stop.stop_requested()) {
+    if (Listen(stop, &first)) backoff = kMinBackoff;
+    if (stop.stop_requested()) return;
+    if (Sleep(backoff)) return;
+    backoff = std::min(backoff * 2, kMaxBackoff);
+  }
+}
+
+bool FirewalldWatcher::Listen(const std::stop_token& stop, bool* first) {
+  const auto deadline = dbus::Clock::now() + kCallTimeout;
+  dbus::CallStatus st;
+  dbus::Connection conn = dbus::Connection::OpenSystem(deadline, &st);
+  if (!st.ok()) {
+    SetBroken(st.message);
+    return false;
+  }
+  Slot reloaded;
+  Slot owner_changed;
+  int r = sd_bus_match_signal_async(conn.get(), reloaded.out(), kFirewalldName, kFirewalldPath,
+                                    kFirewalldInterface, "Reloaded",
+                                    &FirewalldWatcherCallbacks::OnReloaded, nullptr, this);
+  if (r >= 0) {
+    r = sd_bus_add_match_async(conn.get(), owner_changed.out(), kOwnerMatch,
+                               &FirewalldWatcherCallbacks::OnOwnerChanged, nullptr, this);
+  }
+  if (r < 0) {
+    SetBroken(dbus::CallStatus::Errno(r, "subscribing to firewalld signals").message);
+    return false;
+  }
+  // Read the owner after the AddMatch calls were queued: the bus daemon
+  // handles one connection's messages in order, so a change after this read
+  // arrives as a signal.
+  dbus::Message reply;
+  st = conn.Call(
+      {dbus::kBusName, dbus::kBusPath, dbus::kBusInterface, "GetNameOwner", {kFirewalldName}},
+      deadline, &reply);
+  std::string owner;
+  if (st.ok()) {
+    st = dbus::DecodeString(reply.get(), &owner);
+  } else if (IsNoOwner(st)) {
+    st = dbus::CallStatus::Ok();
+  }
+  if (!st.ok()) {
+    SetBroken(st.message);
+    return false;
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    state_.OnConnected(owner, *first);
+    if (!*first) ++state_.mutable_snapshot()->reconnects;
+    state_.mutable_snapshot()->listening = true;
+    state_.mutable_snapshot()->error.clear();
+  }
+  *first = false;
+  listening_cv_.notify_all();
+
+  while (!stop.stop_requested()) {
+    r = sd_bus_process(conn.get(), nullptr);
+    if (r < 0) break;
+    if (r > 0) continue;  // drain everything queued before waiting
+    pollfd fds[2] = {
+        {sd_bus_get_fd(conn.get()), static_cast<short>(sd_bus_get_events(conn.get())), 0},
+        {wake_fd_, POLLIN, 0}};
+    if (fds[0].fd < 0 || fds[0].events < 0) {
+      r = -ENOTCONN;
+      break;
+    }
+    if (::poll(fds, 2, PollTimeoutMs(conn.get())) < 0 && errno != EINTR) {
+      r = -errno;
+      break;
+    }
+    if (fds[1].revents != 0) return true;  // woken to stop
+  }
+  if (!stop.stop_requested()) {
+    SetBroken(
+        dbus::CallStatus::Errno(r < 0 ? r : ECONNRESET, "system bus connection lost").message);
+  }
+  return true;
+}
+
+}  // namespace portmap

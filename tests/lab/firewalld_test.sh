@@ -1,0 +1,242 @@
+#!/usr/bin/env bash
+# lab.firewalld (issue 5): a real firewalld (Debian 1.3) on a private system
+# bus inside the lab's dockerhost namespace (firewalld.sh), watched by the
+# exporter over D-Bus: up, info, start time against dockerd's, the zone of the
+# uplink, the published port 5000/tcp closed then opened, reload and restart
+# counters, a stopped (SIGSTOP) firewalld that must not hang a scrape, a
+# killed one, and the bus itself going away and coming back.
+#
+# dockerd is a stand-in: a copy of sleep(1) named `dockerd` (comm "dockerd")
+# started before firewalld, with its pid in a pid file given to
+# --docker.pidfile.  The Docker-like rules are lab.sh's.  (A real dockerd in
+# the lab is tests/lab/dockerd.sh's business, not this test's.)
+#
+# Usage: firewalld_test.sh PATH/TO/portmap_exporter
+set -euo pipefail
+
+# shellcheck source=firewalld.sh
+source "$(dirname "${BASH_SOURCE[0]}")/firewalld.sh"
+exporter=${1:-}
+[[ -n $exporter ]] || lab_die "usage: $0 PATH/TO/portmap_exporter"
+require_root
+[[ -x $exporter ]] || lab_die "exporter '$exporter' is not an executable"
+[[ -x $LAB_TCP ]] || lab_die "LAB_TCP=$LAB_TCP is not built"
+for tool in firewalld firewall-cmd dbus-daemon dbus-send unshare; do
+  if ! command -v "$tool" >/dev/null; then
+    echo "SKIP: $tool is not installed (scripts/install-deps.sh lab)"
+    exit 77
+  fi
+done
+
+lab_cleanup_trap
+lab_defer "$LAB_DIR/lab.sh" down
+"$LAB_DIR/lab.sh" up
+
+work=$(mktemp -d /tmp/portmap-lab-firewalld.XXXXXX)
+lab_defer rm -rf "$work"
+
+# --- dockerd stand-in, started before firewalld --------------------------------
+cp "$(command -v sleep)" "$work/dockerd"
+lab_spawn dockerd "$NS_HOST" "$work/dockerd" 3600
+cp "$LAB_STATE/dockerd.pid" "$work/docker.pid"
+lab_fw_bus
+
+# --- the exporter --------------------------------------------------------------
+ip netns exec "$NS_HOST" env DBUS_SYSTEM_BUS_ADDRESS="$(lab_fw_bus_address)" \
+  PORTMAP_FIREWALLD_PORTS=5000/tcp \
+  "$exporter" --web.listen-address=127.0.0.1:0 --docker.pidfile="$work/docker.pid" \
+  </dev/null >"$work/stdout" 2>"$work/stderr" &
+exporter_pid=$!
+stop_exporter() {
+  kill -TERM "$exporter_pid" 2>/dev/null || return 0
+  wait_for_pid_exit "$exporter_pid" 5 || kill -KILL "$exporter_pid" 2>/dev/null || true
+}
+lab_defer stop_exporter
+show_exporter_log() { sed 's/^/  exporter: /' "$work/stderr" >&2; }
+
+listening() { grep -q 'msg="Listening on"' "$work/stderr"; }
+if ! wait_for 10 "the exporter to log its address" listening; then
+  show_exporter_log
+  lab_die "the exporter did not start"
+fi
+port=$(sed -n 's/.*msg="Listening on".*address=127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' \
+  "$work/stderr" | head -n1)
+[[ -n $port ]] || lab_die "no 127.0.0.1:PORT in the exporter's 'Listening on' line"
+lab_ok "exporter in $NS_HOST listens on 127.0.0.1:$port"
+
+# scrape [TIMEOUT_HEADER_SECONDS]: /metrics into $work/metrics; the elapsed
+# milliseconds into $scrape_ms.
+scrape_ms=0
+scrape() {
+  local start
+  start=$(lab_now_us)
+  ip netns exec "$NS_HOST" curl -sSf --max-time 15 \
+    -H "X-Prometheus-Scrape-Timeout-Seconds: ${1:-10}" \
+    "http://127.0.0.1:$port/metrics" >"$work/metrics" || {
+    show_exporter_log
+    lab_die "scrape of 127.0.0.1:$port/metrics failed"
+  }
+  scrape_ms=$((($(lab_now_us) - start) / 1000))
+}
+
+# value NAME [LABEL=\"V\"...]: the one sample of NAME carrying all those pairs.
+value() {
+  local name=$1
+  shift
+  awk -v name="$name" -v want="$*" '
+    BEGIN { n = split(want, pairs, " ") }
+    index($0, name "{") == 1 || index($0, name " ") == 1 {
+      for (i = 1; i <= n; i++) if (index($0, pairs[i]) == 0) next
+      found++; v = $NF
+    }
+    END { print found == 1 ? v : (found ? "ambiguous" : "missing") }' "$work/metrics"
+}
+expect() {
+  local got
+  got=$(value "$1" "$2")
+  if [[ $got == "$3" ]]; then
+    lab_ok "$4: $1{$2} = $got"
+  else
+    lab_not_ok "$4: $1{$2} = $got, want $3"
+  fi
+}
+# scraped_is NAME LABELS WANT: for wait_for (signals arrive asynchronously).
+scraped_is() {
+  scrape
+  [[ $(value "$1" "$2") == "$3" ]]
+}
+fw_success='collector="firewalld"'
+p5000='proto="tcp" port="5000" zone="public"'
+
+echo "# before firewalld: the name has no owner"
+scrape
+expect portmap_firewalld_up "" 0 "no firewalld"
+expect portmap_scrape_collector_success "$fw_success" 1 "absence is a state"
+expect portmap_firewalld_watcher_listening "" 1 "watcher subscribed on the private bus"
+expect portmap_dockerd_up "" 1 "dockerd stand-in found through --docker.pidfile"
+dockerd_start=$(value portmap_dockerd_start_time_seconds "")
+if lab_ipt -t nat -S DOCKER >/dev/null 2>&1; then
+  lab_ok "nat DOCKER exists before firewalld"
+else
+  lab_not_ok "nat DOCKER missing before firewalld"
+fi
+
+echo "# firewalld started after the Docker-like rules"
+lab_fw_start
+wait_for 10 "restarts_total 1" scraped_is portmap_firewalld_restarts_total "" 1 ||
+  lab_not_ok "restarts_total did not reach 1"
+expect portmap_firewalld_up "" 1 "firewalld running"
+expect portmap_firewalld_info 'backend="iptables" default_zone="public"' 1 "info"
+expect portmap_firewalld_interface_zone_info 'interface="eth0" zone="public"' 1 "uplink zone"
+fw_start=$(value portmap_firewalld_start_time_seconds "")
+if awk -v f="$fw_start" -v d="$dockerd_start" 'BEGIN { exit !(f > d && d > 0) }'; then
+  lab_ok "firewalld start $fw_start > dockerd start $dockerd_start"
+else
+  lab_not_ok "firewalld start '$fw_start' not after dockerd start '$dockerd_start'"
+fi
+for spec in "nat DOCKER" "filter DOCKER" "filter DOCKER-USER" "filter DOCKER-ISOLATION-STAGE-1"; do
+  read -r table chain <<<"$spec"
+  if lab_ipt -t "$table" -S "$chain" >/dev/null 2>&1; then
+    lab_not_ok "$table $chain survived firewalld's start"
+  else
+    lab_ok "$table $chain is gone after firewalld's start (iptables backend flush)"
+  fi
+done
+
+# The netfilter collector (issue 4) sees the same wipe, when it is built in.
+nat_docker='backend="nftables" family="ipv4" table="nat" chain="DOCKER"'
+case $(value portmap_netfilter_chain_present "$nat_docker") in
+  missing) echo "  (no netfilter collector in this exporter: chain_present not checked)" ;;
+  *) expect portmap_netfilter_chain_present "$nat_docker" 0 "netfilter collector sees it" ;;
+esac
+
+echo "# five scrapes open and close five bus connections: no descriptor leaks"
+fds() { find "/proc/$exporter_pid/fd" -mindepth 1 -maxdepth 1 | wc -l; }
+fds_before=$(fds)
+for _ in 1 2 3 4 5; do scrape; done
+fds_after=$(fds)
+if ((fds_after <= fds_before)); then
+  lab_ok "open descriptors $fds_before before, $fds_after after five scrapes"
+else
+  lab_not_ok "open descriptors grew from $fds_before to $fds_after over five scrapes"
+fi
+
+echo "# port 5000/tcp not open in public"
+expect portmap_firewalld_port_allowed "$p5000" 0 "port closed"
+expect portmap_firewalld_port_allowed_approximate "$p5000" 0 "no rich rule concerns it"
+# Pinned: the public zone's %%REJECT%% answers ICMP port-unreachable, which a
+# TCP client sees as "connection refused" (not a timeout, not unreachable).
+expect_probe refused "outside -> 198.51.100.1:5000 with the port closed" \
+  "$NS_OUT" "$UPLINK_HOST_IP" "$REGISTRY_PORT" 5
+
+echo "# firewall-cmd --add-port=5000/tcp"
+"$LAB_DIR/fault.sh" port open
+scrape
+expect portmap_firewalld_port_allowed "$p5000" 1 "port opened"
+# The DNAT rule is gone, so the userland proxy answers (peer = bridge address).
+expect_probe "connected:peer 203\\.0\\.113\\.1" "outside -> 198.51.100.1:5000 with the port open" \
+  "$NS_OUT" "$UPLINK_HOST_IP" "$REGISTRY_PORT" 5
+"$LAB_DIR/fault.sh" port closed
+scrape
+expect portmap_firewalld_port_allowed "$p5000" 0 "port closed again"
+
+echo "# reload"
+"$LAB_DIR/fault.sh" firewalld reload
+wait_for 10 "reloads_total 1" scraped_is portmap_firewalld_reloads_total "" 1 ||
+  lab_not_ok "reloads_total did not reach 1"
+expect portmap_firewalld_reloads_total "" 1 "Reloaded counted"
+
+echo "# kill -STOP firewalld: the scrape answers within its deadline"
+fw_pid=$(lab_fw_firewalld_pid)
+kill -STOP "$fw_pid"
+continue_fw() { kill -CONT "$1" 2>/dev/null || true; }
+lab_defer continue_fw "$fw_pid"
+scrape 3
+if ((scrape_ms < 3500)); then
+  lab_ok "scrape with a 3 s timeout header answered in ${scrape_ms} ms"
+else
+  lab_not_ok "scrape took ${scrape_ms} ms with a 3 s timeout header"
+fi
+expect portmap_scrape_collector_success "$fw_success" 0 "stopped firewalld fails the collector"
+expect portmap_scrape_collector_success 'collector="forwarding"' 1 "other collectors unaffected"
+kill -CONT "$fw_pid"
+wait_for 10 "the firewalld collector to recover" scraped_is \
+  portmap_scrape_collector_success "$fw_success" 1 ||
+  lab_not_ok "the collector did not recover after SIGCONT"
+expect portmap_firewalld_up "" 1 "recovered after SIGCONT"
+
+echo "# firewalld killed"
+kill -KILL "$fw_pid"
+wait_for_pid_exit "$fw_pid" 5 || true
+scrape
+expect portmap_firewalld_up "" 0 "killed firewalld"
+expect portmap_scrape_collector_success "$fw_success" 1 "absence is still a state"
+
+echo "# restarted: a new owner of the name"
+lab_fw_start
+wait_for 10 "restarts_total 2" scraped_is portmap_firewalld_restarts_total "" 2 ||
+  lab_not_ok "restarts_total did not reach 2"
+expect portmap_firewalld_up "" 1 "running again"
+lab_fw_stop
+
+echo "# the bus itself goes away and comes back"
+dbus_pid=$(lab_fw_dbus_pid)
+kill -TERM "$dbus_pid"
+wait_for_pid_exit "$dbus_pid" 5 || true
+scrape
+expect portmap_firewalld_up "" 0 "no bus"
+expect portmap_scrape_collector_success "$fw_success" 0 "no bus is a failed scrape (NoData)"
+wait_for 5 "the watcher to notice" scraped_is portmap_firewalld_watcher_listening "" 0 ||
+  lab_not_ok "the watcher still says listening without a bus"
+lab_fw_bus
+wait_for 40 "the watcher to reconnect" scraped_is portmap_firewalld_watcher_listening "" 1 ||
+  lab_not_ok "the watcher did not reconnect"
+expect portmap_scrape_collector_success "$fw_success" 1 "bus back, firewalld absent"
+
+if lab_pid_gone "$exporter_pid"; then
+  lab_not_ok "the exporter died during the test"
+  show_exporter_log
+else
+  lab_ok "the exporter is still running"
+fi
+lab_finish
