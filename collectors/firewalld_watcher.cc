@@ -1,7 +1,6 @@
 #include "collectors/firewalld_watcher.h"
 
 #include <poll.h>
-#include <sys/eventfd.h>
 #include <systemd/sd-bus.h>
 #include <time.h>
 #include <unistd.h>
@@ -86,24 +85,14 @@ struct FirewalldWatcherCallbacks {
 };
 
 FirewalldWatcher::FirewalldWatcher() {
-  wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (wake_fd_ < 0) {
+  if (!thread_.ok()) {
     state_.mutable_snapshot()->error = "eventfd failed; firewalld watcher not started";
     return;
   }
-  thread_ = std::jthread([this](const std::stop_token& stop) { Run(stop); });
+  thread_.Start([this](const std::stop_token& stop) { Run(stop); });
 }
 
-FirewalldWatcher::~FirewalldWatcher() {
-  if (thread_.joinable()) {
-    thread_.request_stop();
-    const uint64_t one = 1;
-    // An eventfd write of 1 cannot fail here; the thread polls wake_fd_.
-    (void)!::write(wake_fd_, &one, sizeof one);
-    thread_.join();
-  }
-  if (wake_fd_ >= 0) ::close(wake_fd_);
-}
+FirewalldWatcher::~FirewalldWatcher() { thread_.Stop(); }
 
 FirewalldEventsSnapshot FirewalldWatcher::Snapshot() const {
   std::lock_guard<std::mutex> lock(mu_);
@@ -113,11 +102,6 @@ FirewalldEventsSnapshot FirewalldWatcher::Snapshot() const {
 bool FirewalldWatcher::WaitListening(std::chrono::milliseconds timeout) const {
   std::unique_lock<std::mutex> lock(mu_);
   return listening_cv_.wait_for(lock, timeout, [this] { return state_.snapshot().listening; });
-}
-
-bool FirewalldWatcher::Sleep(std::chrono::milliseconds delay) const {
-  pollfd pfd{wake_fd_, POLLIN, 0};
-  return ::poll(&pfd, 1, static_cast<int>(delay.count())) > 0;
 }
 
 void FirewalldWatcher::SetBroken(const std::string& why) {
@@ -132,7 +116,7 @@ void FirewalldWatcher::Run(const std::stop_token& stop) {
   while (!stop.stop_requested()) {
     if (Listen(stop, &first)) backoff = kMinBackoff;
     if (stop.stop_requested()) return;
-    if (Sleep(backoff)) return;
+    if (thread_.Sleep(backoff)) return;
     backoff = std::min(backoff * 2, kMaxBackoff);
   }
 }
@@ -191,7 +175,7 @@ bool FirewalldWatcher::Listen(const std::stop_token& stop, bool* first) {
     if (r > 0) continue;  // drain everything queued before waiting
     pollfd fds[2] = {
         {sd_bus_get_fd(conn.get()), static_cast<short>(sd_bus_get_events(conn.get())), 0},
-        {wake_fd_, POLLIN, 0}};
+        {thread_.wake_fd(), POLLIN, 0}};
     if (fds[0].fd < 0 || fds[0].events < 0) {
       r = -ENOTCONN;
       break;

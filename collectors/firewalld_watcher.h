@@ -34,6 +34,8 @@
 #include <string>
 #include <thread>
 
+#include "collectors/event_thread.h"
+
 namespace portmap {
 
 struct FirewalldEventsSnapshot {
@@ -93,16 +95,14 @@ class FirewalldWatcher : public FirewalldEvents {
   // One connection's life; returns when it fails or a stop is requested,
   // true when it got as far as subscribing (which resets the backoff).
   bool Listen(const std::stop_token& stop, bool* first);
-  bool Sleep(std::chrono::milliseconds delay) const;  // true: woken to stop
   void SetBroken(const std::string& why);
 
   friend struct FirewalldWatcherCallbacks;
 
-  int wake_fd_ = -1;
   mutable std::mutex mu_;
   mutable std::condition_variable listening_cv_;
   FirewalldEventState state_;  // GUARDED_BY(mu_)
-  std::jthread thread_;        // last: started after everything above exists
+  EventThread thread_;         // last: started after everything above exists
 };
 
 }  // namespace portmap

@@ -1,8 +1,6 @@
 #include "collectors/forwarding_watcher.h"
 
 #include <linux/rtnetlink.h>
-#include <poll.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -69,8 +67,7 @@ void ForwardingState::OnResync(std::optional<int> ipv4, std::optional<int> ipv6,
 
 ForwardingWatcher::ForwardingWatcher(std::string procfs, int receive_buffer)
     : procfs_(std::move(procfs)), receive_buffer_(receive_buffer) {
-  wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (wake_fd_ < 0) {
+  if (!thread_.ok()) {
     state_.mutable_snapshot()->error = "eventfd failed; netconf watcher not started";
     return;
   }
@@ -79,22 +76,12 @@ ForwardingWatcher::ForwardingWatcher(std::string procfs, int receive_buffer)
   // caller's network namespace.  A failure is retried by the thread.
   NetlinkSocket sock;
   OpenAndSeed(&sock, /*first=*/true);
-  thread_ = std::jthread([this, s = std::move(sock)](const std::stop_token& stop) mutable {
+  thread_.Start([this, s = std::move(sock)](const std::stop_token& stop) mutable {
     Run(stop, std::move(s));
   });
 }
 
-ForwardingWatcher::~ForwardingWatcher() {
-  if (thread_.joinable()) {
-    thread_.request_stop();
-    const uint64_t one = 1;
-    // The thread polls wake_fd_; a failed write would only delay the stop
-    // until the next event, and an eventfd write of 1 cannot fail here.
-    (void)!::write(wake_fd_, &one, sizeof one);
-    thread_.join();
-  }
-  if (wake_fd_ >= 0) ::close(wake_fd_);
-}
+ForwardingWatcher::~ForwardingWatcher() { thread_.Stop(); }
 
 ForwardingSnapshot ForwardingWatcher::Snapshot() const {
   std::lock_guard<std::mutex> lock(mu_);
@@ -112,11 +99,6 @@ std::optional<int> ForwardingWatcher::ReadSwitch(IpFamily family) const {
     return std::nullopt;
   }
   return value != 0 ? 1 : 0;
-}
-
-bool ForwardingWatcher::Sleep(std::chrono::milliseconds delay) const {
-  pollfd pfd{wake_fd_, POLLIN, 0};
-  return ::poll(&pfd, 1, static_cast<int>(delay.count())) > 0;
 }
 
 bool ForwardingWatcher::OpenAndSeed(NetlinkSocket* sock, bool first) {
@@ -160,7 +142,7 @@ void ForwardingWatcher::Run(const std::stop_token& stop, NetlinkSocket sock) {
   while (!stop.stop_requested()) {
     if (!sock.valid()) {
       if (!OpenAndSeed(&sock, /*first=*/!seeded)) {
-        if (Sleep(kRetryDelay)) return;
+        if (thread_.Sleep(kRetryDelay)) return;
         continue;
       }
       seeded = true;
@@ -169,7 +151,7 @@ void ForwardingWatcher::Run(const std::stop_token& stop, NetlinkSocket sock) {
     while (!stop.stop_requested()) {
       events.clear();
       bool woken = false;
-      st = sock.ReceiveEvents(wake_fd_, std::chrono::milliseconds(-1), on_message, &woken);
+      st = sock.ReceiveEvents(thread_.wake_fd(), std::chrono::milliseconds(-1), on_message, &woken);
       const double now = WallNow();
       if (!events.empty()) {
         std::lock_guard<std::mutex> lock(mu_);
@@ -191,7 +173,7 @@ void ForwardingWatcher::Run(const std::stop_token& stop, NetlinkSocket sock) {
     if (stop.stop_requested()) return;
     sock = NetlinkSocket();
     SetBroken(st.message);
-    if (Sleep(kRetryDelay)) return;
+    if (thread_.Sleep(kRetryDelay)) return;
   }
 }
 

@@ -38,6 +38,7 @@
 #include <string>
 #include <thread>
 
+#include "collectors/event_thread.h"
 #include "collectors/netlink/netconf.h"
 
 namespace portmap {
@@ -108,17 +109,14 @@ class ForwardingWatcher : public ForwardingEvents {
   // Opens and joins *sock, then seeds (first) or resyncs from /proc.
   bool OpenAndSeed(NetlinkSocket* sock, bool first);
   std::optional<int> ReadSwitch(IpFamily family) const;
-  // Waits on the wake descriptor; true when woken (stop requested).
-  bool Sleep(std::chrono::milliseconds delay) const;
   void SetBroken(const std::string& why);
 
   const std::string procfs_;
   const int receive_buffer_;
-  int wake_fd_ = -1;  // eventfd written by the destructor
   mutable std::mutex mu_;
   mutable std::condition_variable listening_cv_;
   ForwardingState state_;  // GUARDED_BY(mu_)
-  std::jthread thread_;    // last: started after everything above exists
+  EventThread thread_;     // last: started after everything above exists
 };
 
 }  // namespace portmap
