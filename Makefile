@@ -5,6 +5,7 @@
 #   make test                            unit, e2e and lab tests (lab needs root)
 #   make lint                            clang-format check, clang-tidy, cppcheck
 #   make format                          clang-format -i on every source
+#   make bench                           benchmarks (root); figures in bench/README.md
 BUILD_DIR ?= build
 JOBS ?= $(shell nproc)
 # Warnings are errors in CI builds (CI=true), so a warning cannot land.
@@ -14,7 +15,7 @@ ARGS ?=
 
 SOURCES = $(shell git ls-files '*.cc' '*.h' 2>/dev/null)
 
-.PHONY: all deps configure build run test lint format clean
+.PHONY: all deps configure build run test lint format clean bench
 
 all: build
 
@@ -37,10 +38,17 @@ lint: configure
 	clang-format --dry-run -Werror $(SOURCES)
 	clang-tidy -p $(BUILD_DIR) --quiet $(filter %.cc,$(SOURCES))
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
-	  --inline-suppr --suppress=missingIncludeSystem -I . $(filter %.cc,$(SOURCES))
+	  --library=googletest --inline-suppr --suppress=missingIncludeSystem -I . \
+	  $(filter %.cc,$(SOURCES))
 
 format:
 	clang-format -i $(SOURCES)
+
+bench: deps
+	cmake -S . -B $(BUILD_DIR) -DPORTMAP_WERROR=$(WERROR) -DPORTMAP_BENCH=ON $(CMAKE_ARGS)
+	cmake --build $(BUILD_DIR) -j$(JOBS) --target netfilter_scrape_bench forwarding_flip_bench
+	bench/netfilter_scrape.sh $(BUILD_DIR)/bench/netfilter_scrape_bench
+	$(BUILD_DIR)/bench/forwarding_flip_bench --benchmark_min_time=2
 
 clean:
 	rm -rf $(BUILD_DIR)

@@ -3,6 +3,7 @@
 #include "collectors/docker.h"
 #include "collectors/firewalld.h"
 #include "collectors/forwarding.h"
+#include "collectors/netfilter.h"
 
 namespace portmap {
 
@@ -15,6 +16,8 @@ constexpr CollectorSpec kCollectors[] = {
      &NewFirewalldCollector},
     {"forwarding", kDefaultOn, "IP forwarding: the global switches and every interface's",
      &NewForwardingCollector},
+    {"netfilter", kDefaultOn, "Docker's iptables chains and published ports (nf_tables, legacy)",
+     &NewNetfilterCollector},
 };
 
 }  // namespace

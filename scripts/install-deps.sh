@@ -16,7 +16,7 @@ declare -A groups=(
            libcli11-dev zlib1g-dev libcrypt-dev libssl-dev"
   [test]="libgtest-dev libgmock-dev libcurl4-openssl-dev curl prometheus libbenchmark-dev
           prometheus-alertmanager jq python3"
-  [lab]="iproute2 iptables nftables procps util-linux firewalld dbus-daemon"
+  [lab]="iproute2 iptables nftables procps util-linux firewalld dbus-daemon docker.io busybox-static"
 )
 
 wanted=()

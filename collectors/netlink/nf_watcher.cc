@@ -1,0 +1,198 @@
+#include "collectors/netlink/nf_watcher.h"
+
+#include <linux/netfilter.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <utility>
+
+#include "collectors/netlink/nf_docker.h"
+
+namespace portmap {
+
+namespace {
+
+constexpr auto kRetryDelay = std::chrono::seconds(5);
+constexpr auto kResyncTimeout = std::chrono::seconds(10);
+
+double WallNow() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+NfWatchedChain Key(const NftChainInfo& c) { return {NftFamilyName(c.family), c.table, c.name}; }
+
+}  // namespace
+
+bool NetfilterEventState::IsWatched(const NftChainInfo& c) {
+  return (c.family == NFPROTO_IPV4 || c.family == NFPROTO_IPV6) &&
+         (c.table == "nat" || c.table == "filter") &&
+         IsDockerRelevantChain(c.name, c.hook.has_value());
+}
+
+void NetfilterEventState::Seed(const std::vector<NftChainInfo>& chains) {
+  present_.clear();
+  for (const NftChainInfo& c : chains) {
+    if (!IsWatched(c)) continue;
+    present_.insert(Key(c));
+    snap_.deletions.try_emplace(Key(c), 0);
+  }
+}
+
+void NetfilterEventState::OnMessages(const NftMessages& msgs, double now) {
+  for (const NftChainInfo& c : msgs.chains) {
+    if (!IsWatched(c)) continue;
+    present_.insert(Key(c));
+    snap_.deletions.try_emplace(Key(c), 0);
+  }
+  for (const NftChainInfo& c : msgs.deleted_chains) {
+    if (!IsWatched(c)) continue;  // a DELCHAIN event carries the hook of a base chain
+    present_.erase(Key(c));
+    ++snap_.deletions[Key(c)];
+  }
+  for (const NftGeneration& g : msgs.gens) {
+    ++snap_.ruleset_changes;
+    snap_.last_process = g.proc_name;
+    snap_.last_pid = g.proc_pid;
+    snap_.last_change_seconds = now;
+  }
+}
+
+void NetfilterEventState::OnResync(const std::vector<NftChainInfo>& chains) {
+  ++snap_.resyncs;
+  std::set<NfWatchedChain> now;
+  for (const NftChainInfo& c : chains) {
+    if (IsWatched(c)) now.insert(Key(c));
+  }
+  for (const NfWatchedChain& k : present_) {
+    if (!now.contains(k)) ++snap_.deletions[k];
+  }
+  for (const NfWatchedChain& k : now) snap_.deletions.try_emplace(k, 0);
+  present_ = std::move(now);
+}
+
+NetfilterWatcher::NetfilterWatcher(int receive_buffer) : receive_buffer_(receive_buffer) {
+  wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (wake_fd_ < 0) {
+    state_.mutable_snapshot()->error = "eventfd failed; nf_tables watcher not started";
+    return;
+  }
+  thread_ = std::jthread([this](const std::stop_token& stop) { Run(stop); });
+}
+
+NetfilterWatcher::~NetfilterWatcher() {
+  if (thread_.joinable()) {
+    thread_.request_stop();
+    const uint64_t one = 1;
+    // An eventfd write of 1 cannot fail here; the thread polls wake_fd_.
+    (void)!::write(wake_fd_, &one, sizeof one);
+    thread_.join();
+  }
+  if (wake_fd_ >= 0) ::close(wake_fd_);
+}
+
+NetfilterEventSnapshot NetfilterWatcher::Snapshot() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return state_.snapshot();
+}
+
+bool NetfilterWatcher::WaitListening(std::chrono::milliseconds timeout) const {
+  std::unique_lock<std::mutex> lock(mu_);
+  return listening_cv_.wait_for(lock, timeout, [this] { return state_.snapshot().listening; });
+}
+
+bool NetfilterWatcher::Sleep(std::chrono::milliseconds delay) const {
+  pollfd pfd{wake_fd_, POLLIN, 0};
+  return ::poll(&pfd, 1, static_cast<int>(delay.count())) > 0;
+}
+
+void NetfilterWatcher::SetBroken(const std::string& why) {
+  std::lock_guard<std::mutex> lock(mu_);
+  state_.mutable_snapshot()->listening = false;
+  state_.mutable_snapshot()->error = why;
+}
+
+// The watched chains now, from a dump on a socket of its own.
+bool NetfilterWatcher::ReadWatched(std::vector<NftChainInfo>* chains, std::string* error) const {
+  NetlinkStatus st;
+  NftablesReader reader = NftablesReader::Open(&st);
+  NftRuleset rs;
+  if (st.ok()) {
+    // Rules are not needed: a filter that selects no chain skips the rule dumps.
+    st = reader.Read(
+        {NFPROTO_IPV4, NFPROTO_IPV6}, {"nat", "filter"},
+        [chains](const NftChainInfo& c) {
+          if (NetfilterEventState::IsWatched(c)) chains->push_back(c);
+          return false;
+        },
+        std::chrono::steady_clock::now() + kResyncTimeout, &rs);
+  }
+  if (!st.ok()) *error = st.message;
+  return st.ok();
+}
+
+void NetfilterWatcher::Run(const std::stop_token& stop) {
+  // Applied message by message, in order: a batch that deletes a chain and
+  // creates it again must leave it present.  A malformed message is skipped,
+  // not fatal: the rest of the stream is good.
+  const NetlinkCallback on_message = [this](const nlmsghdr* nlh) {
+    NftMessages msgs;
+    if (DecodeNftMessage(nlh, &msgs) == MNL_CB_OK &&
+        (!msgs.gens.empty() || !msgs.chains.empty() || !msgs.deleted_chains.empty())) {
+      const double now = WallNow();
+      std::lock_guard<std::mutex> lock(mu_);
+      state_.OnMessages(msgs, now);
+    }
+    return MNL_CB_OK;
+  };
+  bool first_open = true;
+  while (!stop.stop_requested()) {
+    NetlinkStatus st;
+    NetlinkSocket sock = NetlinkSocket::Open(NETLINK_NETFILTER, &st);
+    if (st.ok()) st = sock.JoinGroup(NFNLGRP_NFTABLES);
+    if (st.ok()) (void)sock.SetReceiveBuffer(receive_buffer_);  // best effort
+    std::vector<NftChainInfo> chains;
+    std::string error;
+    // Joined first, then read: a change between the two arrives as an event.
+    if (st.ok() && !ReadWatched(&chains, &error)) st = NetlinkStatus::Errno(EIO, error);
+    if (!st.ok()) {
+      SetBroken(st.message);
+      if (Sleep(kRetryDelay)) return;
+      continue;
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (first_open) {
+        state_.Seed(chains);
+      } else {
+        state_.OnResync(chains);  // events were lost while closed
+      }
+      state_.mutable_snapshot()->listening = true;
+      state_.mutable_snapshot()->error.clear();
+    }
+    first_open = false;
+    listening_cv_.notify_all();
+
+    while (!stop.stop_requested()) {
+      bool woken = false;
+      st = sock.ReceiveEvents(wake_fd_, std::chrono::milliseconds(-1), on_message, &woken);
+      if (woken) return;
+      if (st.err == ENOBUFS) {
+        chains.clear();
+        if (ReadWatched(&chains, &error)) {
+          std::lock_guard<std::mutex> lock(mu_);
+          state_.OnResync(chains);
+        }
+      } else if (!st.ok()) {
+        break;  // the socket itself failed: reopen it after a pause
+      }
+    }
+    if (stop.stop_requested()) return;
+    SetBroken(st.message);
+    if (Sleep(kRetryDelay)) return;
+  }
+}
+
+}  // namespace portmap

@@ -1,0 +1,261 @@
+#!/usr/bin/env bash
+# lab.netfilter / lab.netfilter.legacy (issue 4): the exporter runs inside the
+# lab's dockerhost namespace and its netfilter collector reports the lab's
+# Docker chains as `iptables -S` counts them, the published port, the FORWARD
+# policy, counters that move with traffic; then firewalld's wipe
+# (`fault.sh chain flush`) reads as chain_present 0; then both iptables
+# backends holding rules at once are both reported; and an exporter without
+# CAP_NET_ADMIN says why, with success 0.
+#
+# With NETFILTER_LAB_MODE=dockerd (lab.netfilter.dockerd*), the rules come
+# from a real dockerd started in the lab (dockerd.sh) running one container
+# with -p 8080:80: published ports are compared with `docker port`, chain
+# counts with `iptables -S`, and the flush is checked the same way.
+#
+# Usage: netfilter_test.sh PATH/TO/portmap_exporter
+# IPTABLES=iptables-nft (default) or iptables-legacy picks the lab's backend
+# (and, in dockerd mode, the iptables first in dockerd's PATH).
+set -euo pipefail
+
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+exporter=${1:-}
+[[ -n $exporter ]] || lab_die "usage: $0 PATH/TO/portmap_exporter"
+require_root
+[[ -x $exporter ]] || lab_die "exporter '$exporter' is not an executable"
+[[ -x $LAB_TCP ]] || lab_die "LAB_TCP=$LAB_TCP is not built"
+command -v setpriv >/dev/null || {
+  echo "SKIP: setpriv (util-linux) is needed to run the exporter without privileges"
+  exit 77
+}
+
+IPT=${IPTABLES:-iptables-nft}
+case $IPT in
+  iptables-nft) backend=nftables other=iptables-legacy other_backend=legacy ;;
+  iptables-legacy) backend=legacy other=iptables-nft other_backend=nftables ;;
+  *) lab_die "IPTABLES must be iptables-nft or iptables-legacy, not '$IPT'" ;;
+esac
+export IPTABLES=$IPT
+command -v "$other" >/dev/null || lab_die "$other not found (install iptables)"
+
+mode=${NETFILTER_LAB_MODE:-lab}
+lab_cleanup_trap
+lab_defer "$LAB_DIR/lab.sh" down
+"$LAB_DIR/lab.sh" up
+if [[ $mode == dockerd ]]; then
+  lab_defer "$LAB_DIR/dockerd.sh" stop
+  "$LAB_DIR/dockerd.sh" start
+  docker_cli() { "$LAB_DIR/dockerd.sh" docker "$@"; }
+  docker_cli run -d --name web -p 8080:80 portmap-lab-busybox /bin/busybox httpd -f -p 80 \
+    >/dev/null
+fi
+
+work=$(mktemp -d /tmp/portmap-lab-netfilter.XXXXXX)
+lab_defer rm -rf "$work"
+chmod 755 "$work"
+
+main_port="" unpriv_port="" # set by start_exporter
+# start_exporter NAME [setpriv ARGS...]: an exporter with only the netfilter
+# collector, on a kernel-chosen port; sets ${NAME}_port.
+start_exporter() {
+  local name=$1
+  shift
+  ip netns exec "$NS_HOST" "$@" "$exporter" --web.listen-address=127.0.0.1:0 \
+    --collector.disable-defaults --collector.netfilter \
+    </dev/null >"$work/$name.stdout" 2>"$work/$name.stderr" &
+  local pid=$!
+  echo "$pid" >"$work/$name.pid"
+  lab_defer stop_pid "$pid"
+  listening() { grep -q 'msg="Listening on"' "$work/$name.stderr"; }
+  if ! wait_for 10 "exporter $name to log its address" listening; then
+    sed 's/^/  exporter: /' "$work/$name.stderr" >&2
+    lab_die "exporter $name did not start"
+  fi
+  local port
+  port=$(sed -n 's/.*msg="Listening on".*address=127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' \
+    "$work/$name.stderr" | head -n1)
+  [[ -n $port ]] || lab_die "no 127.0.0.1:PORT in exporter $name's log"
+  printf -v "${name}_port" '%s' "$port"
+  lab_ok "exporter $name in $NS_HOST listens on 127.0.0.1:$port"
+}
+stop_pid() {
+  kill -TERM "$1" 2>/dev/null || return 0
+  wait_for_pid_exit "$1" 5 || kill -KILL "$1" 2>/dev/null || true
+}
+
+scrape() {
+  ip netns exec "$NS_HOST" curl -sSf --max-time 5 "http://127.0.0.1:$1/metrics" \
+    >"$work/metrics" || lab_die "scrape of 127.0.0.1:$1/metrics failed"
+}
+
+# value NAME LABEL=\"V\"...: the one sample of NAME carrying all those label
+# pairs, whatever the label order; "missing" or "ambiguous" otherwise.
+value() {
+  local name=$1
+  shift
+  awk -v name="$name" -v want="$*" '
+    BEGIN { n = split(want, pairs, " ") }
+    index($0, name "{") == 1 {
+      for (i = 1; i <= n; i++) if (index($0, pairs[i]) == 0) next
+      found++; v = $NF
+    }
+    END { print found == 1 ? v : (found ? "ambiguous" : "missing") }' "$work/metrics"
+}
+expect() {
+  local got
+  got=$(value "$1" "$2")
+  if [[ $got == "$3" ]]; then
+    lab_ok "$4: $1{$2} = $got"
+  else
+    lab_not_ok "$4: $1{$2} = $got, want $3"
+  fi
+}
+chain_labels() { echo "backend=\"$1\" family=\"ipv4\" table=\"$2\" chain=\"$3\""; }
+# What `iptables -S` says: the -A lines of one chain.
+ipt_count() { lab_ipt -t "$1" -S "$2" | grep -c '^-A' || true; }
+
+docker_chains=("nat DOCKER" "filter DOCKER" "filter DOCKER-USER"
+  "filter DOCKER-ISOLATION-STAGE-1" "filter DOCKER-ISOLATION-STAGE-2")
+if [[ $mode == dockerd ]]; then
+  # `docker port web`: "80/tcp -> 0.0.0.0:8080" (and a ::: line for IPv6,
+  # which dockerd 20.10 serves with its userland proxy, not DNAT).
+  # Output captured first: `docker port | grep -m1` would die of SIGPIPE
+  # under pipefail when docker writes its second (IPv6) line.
+  web_ports() { docker_cli port web 2>/dev/null || true; }
+  web_mapped() { [[ $(web_ports) == *"-> 0.0.0.0:"* ]]; }
+  if ! wait_for 20 "docker port web to show the IPv4 mapping" web_mapped; then
+    docker_cli ps -a >&2 || true
+    docker_cli logs web >&2 || true
+    lab_die "docker port web: no IPv4 mapping"
+  fi
+  line=$(web_ports)
+  line=$(grep -m1 -- '-> 0\.0\.0\.0:' <<<"$line")
+  [[ $line =~ ^([0-9]+)/([a-z]+)\ -\>\ ([0-9.]+):([0-9]+)$ ]] || lab_die "docker port: '$line'"
+  cip=$(docker_cli inspect -f '{{.NetworkSettings.IPAddress}}' web)
+  published="proto=\"${BASH_REMATCH[2]}\" host_ip=\"${BASH_REMATCH[3]}\""
+  published+=" host_port=\"${BASH_REMATCH[4]}\" container_ip=\"$cip\""
+  published+=" container_port=\"${BASH_REMATCH[1]}\""
+  lab_ok "docker port web: $line (container $cip)"
+else
+  published="proto=\"tcp\" host_ip=\"0.0.0.0\" host_port=\"$REGISTRY_PORT\""
+  published+=" container_ip=\"$C1_IP\" container_port=\"$REGISTRY_PORT\""
+fi
+
+start_exporter main
+
+echo "# $mode's rules, written with $IPT"
+# Traffic first, so the nat DOCKER counter has something to count.
+if [[ $mode == dockerd ]]; then
+  code=$(ip netns exec "$NS_OUT" curl -s -o /dev/null -w '%{http_code}' --max-time 5 \
+    "http://$UPLINK_HOST_IP:8080/" || true)
+  if [[ $code =~ ^[1-5][0-9][0-9]$ ]]; then
+    lab_ok "outside reaches the container's published port (HTTP $code)"
+  else
+    lab_not_ok "outside to $UPLINK_HOST_IP:8080: no HTTP answer ($code)"
+  fi
+else
+  expect_probe "connected:portmap-lab" "outside reaches the published port" \
+    "$NS_OUT" "$UPLINK_HOST_IP" "$REGISTRY_PORT"
+fi
+scrape "$main_port"
+expect portmap_scrape_collector_success 'collector="netfilter"' 1 "netfilter collector"
+for tc in "${docker_chains[@]}"; do
+  read -r table chain <<<"$tc"
+  labels=$(chain_labels "$backend" "$table" "$chain")
+  expect portmap_netfilter_chain_present "$labels" 1 "$table $chain"
+  expect portmap_netfilter_chain_rules "$labels" "$(ipt_count "$table" "$chain")" \
+    "$table $chain as $IPT -S counts"
+done
+expect portmap_published_port_info "$published backend=\"$backend\"" 1 "published port"
+if [[ $mode == dockerd ]]; then
+  want_policy=$([[ $(lab_ipt -S FORWARD | head -n1) == "-P FORWARD ACCEPT" ]] && echo 1 || echo 0)
+else
+  want_policy=0
+fi
+expect portmap_netfilter_chain_policy_accept "$(chain_labels "$backend" filter FORWARD)" \
+  "$want_policy" "FORWARD policy as $IPT -S shows it"
+pkts=$(value portmap_netfilter_chain_packets_total "$(chain_labels "$backend" nat DOCKER)")
+if [[ $pkts =~ ^[0-9.e+]+$ ]] && awk -v p="$pkts" 'BEGIN { exit !(p >= 1) }'; then
+  lab_ok "nat DOCKER counted the outside connection (packets_total = $pkts)"
+else
+  lab_not_ok "nat DOCKER packets_total = $pkts, want >= 1"
+fi
+if [[ $(value portmap_netfilter_chain_present "backend=\"$other_backend\"") != missing ]]; then
+  lab_not_ok "no $other_backend series expected before $other writes rules"
+else
+  lab_ok "no $other_backend series while $other holds no Docker rules"
+fi
+
+echo "# fault.sh chain flush (firewalld's wipe)"
+"$LAB_DIR/fault.sh" chain flush
+scrape "$main_port"
+for tc in "${docker_chains[@]}"; do
+  read -r table chain <<<"$tc"
+  expect portmap_netfilter_chain_present "$(chain_labels "$backend" "$table" "$chain")" 0 \
+    "after flush: $table $chain"
+done
+expect portmap_published_port_info "$published backend=\"$backend\"" missing \
+  "after flush: no published port"
+if [[ $backend == nftables ]]; then
+  # Seen by the event watcher, between the two scrapes.
+  for tc in "${docker_chains[@]}"; do
+    read -r table chain <<<"$tc"
+    expect portmap_netfilter_chain_deletions_total \
+      "family=\"ipv4\" table=\"$table\" chain=\"$chain\"" 1 "after flush: deletion counted"
+  done
+  expect portmap_netfilter_last_change_info 'process="iptables-nft"' 1 "last committer"
+  changes=$(awk '$1 == "portmap_netfilter_ruleset_changes_total" { print $2 }' "$work/metrics")
+  if [[ $changes =~ ^[0-9]+$ ]] && ((changes >= 1)); then
+    lab_ok "ruleset changes counted ($changes)"
+  else
+    lab_not_ok "portmap_netfilter_ruleset_changes_total = $changes, want >= 1"
+  fi
+  resyncs=$(awk '$1 == "portmap_netfilter_resyncs_total" { print $2 }' "$work/metrics")
+  if [[ $resyncs == 0 ]]; then
+    lab_ok "no events lost (portmap_netfilter_resyncs_total = 0)"
+  else
+    lab_not_ok "portmap_netfilter_resyncs_total = '$resyncs', want 0"
+  fi
+fi
+
+if [[ $mode == dockerd ]]; then
+  if lab_pid_gone "$(cat "$work/main.pid")"; then lab_not_ok "the exporter died during the test"; fi
+  lab_finish
+  exit $?
+fi
+
+echo "# rules restored, and $other writes Docker's rules too"
+"$LAB_DIR/fault.sh" rules restore
+IPTABLES=$other lab_rules_apply
+scrape "$main_port"
+for b in "$backend" "$other_backend"; do
+  for tc in "nat DOCKER" "filter DOCKER-USER"; do
+    read -r table chain <<<"$tc"
+    expect portmap_netfilter_chain_present "$(chain_labels "$b" "$table" "$chain")" 1 \
+      "both backends: $b $table $chain"
+  done
+  expect portmap_netfilter_chain_rules "$(chain_labels "$b" nat DOCKER)" 2 \
+    "both backends: $b nat DOCKER rules"
+  expect portmap_published_port_info "$published backend=\"$b\"" 1 "both backends: $b port"
+done
+IPTABLES=$other lab_rules_flush
+
+echo "# without CAP_NET_ADMIN"
+start_exporter unpriv setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
+  --bounding-set=-all
+for _ in 1 2; do scrape "$unpriv_port"; done
+expect portmap_scrape_collector_success 'collector="netfilter"' 0 "unprivileged"
+n=$(grep -c 'CAP_NET_ADMIN' "$work/unpriv.stderr" || true)
+if [[ $n == 1 ]]; then
+  lab_ok "the reason is logged once: $(grep -m1 -o 'err="[^"]*"' "$work/unpriv.stderr" || true)"
+else
+  lab_not_ok "want one log line naming CAP_NET_ADMIN after two scrapes, got $n"
+  sed 's/^/  exporter: /' "$work/unpriv.stderr" >&2
+fi
+
+if lab_pid_gone "$(cat "$work/main.pid")"; then
+  lab_not_ok "the exporter died during the test"
+else
+  lab_ok "the exporter is still running"
+fi
+lab_finish

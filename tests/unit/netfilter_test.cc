@@ -1,0 +1,293 @@
+// The netfilter collector and the Docker model (nf_docker.h) over chains
+// decoded from the lab's recordings, through a fake source.
+#include "collectors/netfilter.h"
+
+#include <gtest/gtest.h>
+#include <linux/netfilter.h>
+
+#include <cerrno>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "collectors/netlink/nf_docker.h"
+#include "collectors/netlink/nftables.h"
+#include "collectors/netlink/xtables.h"
+
+namespace portmap {
+namespace {
+
+std::string Fixture(const std::string& rel) {
+  std::ifstream in(std::string(PORTMAP_FIXTURES) + "/" + rel);
+  EXPECT_TRUE(in.good()) << rel;
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// What NftablesReader::Read builds, from recorded messages.
+std::vector<NfChain> NftChains(const std::string& name) {
+  NftMessages m;
+  std::istringstream lines(Fixture("nftables/" + name));
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    std::vector<uint8_t> d;
+    for (size_t i = 0; i + 1 < line.size(); i += 2) {
+      d.push_back(static_cast<uint8_t>(std::stoi(line.substr(i, 2), nullptr, 16)));
+    }
+    EXPECT_TRUE(DecodeNftBuffer(d.data(), d.size(), &m).ok());
+  }
+  std::vector<NfChain> out;
+  std::map<std::tuple<uint8_t, std::string, std::string>, bool> seen;
+  for (const NftChainInfo& c : m.chains) {
+    if (!IsDockerRelevantChain(c.name, c.hook.has_value())) continue;
+    if (seen[{c.family, c.table, c.name}]) continue;
+    seen[{c.family, c.table, c.name}] = true;
+    NfChain chain{NftFamilyName(c.family), c.table, c.name, c.hook.has_value(), std::nullopt, {}};
+    if (c.policy.has_value()) chain.policy_accept = *c.policy == NF_ACCEPT;
+    for (const NftRuleInfo& r : m.rules) {
+      if (r.family == c.family && r.table == c.table && r.chain == c.name) {
+        chain.rules.push_back(r.rule);
+      }
+    }
+    out.push_back(std::move(chain));
+  }
+  return out;
+}
+
+std::vector<NfChain> XtChains(const std::vector<std::string>& names) {
+  std::vector<NfChain> out;
+  for (const std::string& name : names) {
+    XtTableBlob blob;
+    EXPECT_TRUE(XtTableBlobFromText(Fixture("xtables/" + name), &blob).ok());
+    std::vector<NfChain> chains;
+    EXPECT_TRUE(DecodeXtTable(blob, &chains).ok());
+    out.insert(out.end(), chains.begin(), chains.end());
+  }
+  return out;
+}
+
+class FakeSource : public NetfilterSource {
+ public:
+  NetlinkStatus nft_status;
+  std::vector<NfChain> nft;
+  NetlinkStatus legacy_status;
+  bool legacy_loaded = false;
+  std::vector<NfChain> legacy;
+
+  NetlinkStatus ReadNftables(std::chrono::steady_clock::time_point /*deadline*/,
+                             std::vector<NfChain>* chains) override {
+    *chains = nft;
+    return nft_status;
+  }
+  NetlinkStatus ReadLegacy(std::chrono::steady_clock::time_point /*deadline*/,
+                           std::vector<NfChain>* chains, bool* loaded) override {
+    *chains = legacy;
+    *loaded = legacy_loaded;
+    return legacy_status;
+  }
+};
+
+struct Scrape {
+  Status status;
+  std::map<std::string, double> samples;  // "name{k=v,...}" -> value
+};
+
+Scrape ScrapeOnce(Collector* c) {
+  Paths paths;
+  std::stop_source stop;
+  ScrapeContext ctx{paths, Clock::now() + std::chrono::seconds(5), stop.get_token()};
+  std::vector<prometheus::MetricFamily> families;
+  Scrape s;
+  s.status = c->Collect(ctx, &families);
+  for (const auto& f : families) {
+    for (const auto& m : f.metric) {
+      std::string key = f.name + "{";
+      for (const auto& l : m.label) key += l.name + "=" + l.value + ",";
+      key += "}";
+      double v = f.type == prometheus::MetricType::Counter ? m.counter.value : m.gauge.value;
+      s.samples[key] = v;
+    }
+  }
+  return s;
+}
+
+std::string ChainKey(const char* name, const char* backend, const char* table, const char* chain,
+                     const char* family = "ipv4") {
+  return std::string(name) + "{backend=" + backend + ",family=" + family + ",table=" + table +
+         ",chain=" + chain + ",}";
+}
+
+TEST(NetfilterTest, NftablesLabRuleset) {
+  auto src = std::make_unique<FakeSource>();
+  src->nft = NftChains("lab_docker_ipt189.hex");
+  auto collector = NewNetfilterCollectorWithSource(std::move(src));
+  Scrape s = ScrapeOnce(collector.get());
+  EXPECT_TRUE(s.status.ok()) << s.status.message();
+  const char* p = "portmap_netfilter_chain_present";
+  const char* r = "portmap_netfilter_chain_rules";
+  EXPECT_EQ(s.samples[ChainKey(p, "nftables", "nat", "DOCKER")], 1);
+  EXPECT_EQ(s.samples[ChainKey(r, "nftables", "nat", "DOCKER")], 2);
+  EXPECT_EQ(s.samples[ChainKey(r, "nftables", "filter", "DOCKER-USER")], 1);
+  EXPECT_EQ(s.samples[ChainKey(r, "nftables", "filter", "DOCKER-ISOLATION-STAGE-1")], 2);
+  EXPECT_EQ(s.samples[ChainKey(r, "nftables", "filter", "DOCKER-ISOLATION-STAGE-2")], 2);
+  // The classic layout: the 28.1 chains are not expected.
+  EXPECT_EQ(s.samples.count(ChainKey(p, "nftables", "filter", "DOCKER-FORWARD")), 0u);
+  EXPECT_EQ(
+      s.samples[ChainKey("portmap_netfilter_chain_policy_accept", "nftables", "filter", "FORWARD")],
+      0);
+  EXPECT_EQ(s.samples.count("portmap_published_port_info{proto=tcp,host_ip=0.0.0.0,"
+                            "host_port=5000,container_ip=203.0.113.2,container_port=5000,"
+                            "backend=nftables,}"),
+            1u);
+}
+
+TEST(NetfilterTest, RealDockerdRuleset) {
+  // Debian's dockerd 20.10.24 with iptables-nft 1.8.9: `docker run -p 8080:80`.
+  auto src = std::make_unique<FakeSource>();
+  src->nft = NftChains("dockerd_20.10_ipt189.hex");
+  auto collector = NewNetfilterCollectorWithSource(std::move(src));
+  Scrape s = ScrapeOnce(collector.get());
+  EXPECT_TRUE(s.status.ok());
+  EXPECT_EQ(s.samples.count("portmap_published_port_info{proto=tcp,host_ip=0.0.0.0,"
+                            "host_port=8080,container_ip=192.0.2.2,container_port=80,"
+                            "backend=nftables,}"),
+            1u);
+  EXPECT_EQ(s.samples[ChainKey("portmap_netfilter_chain_rules", "nftables", "filter", "DOCKER")],
+            1);
+  EXPECT_EQ(s.samples[ChainKey("portmap_netfilter_chain_present", "nftables", "filter",
+                               "DOCKER-ISOLATION-STAGE-2")],
+            1);
+}
+
+TEST(NetfilterTest, FlushBetweenScrapesReadsAsPresentZero) {
+  auto src = std::make_unique<FakeSource>();
+  FakeSource* fake = src.get();
+  fake->nft = NftChains("lab_docker_ipt189.hex");
+  auto collector = NewNetfilterCollectorWithSource(std::move(src));
+  ScrapeOnce(collector.get());
+  fake->nft = NftChains("lab_after_flush.hex");
+  Scrape s = ScrapeOnce(collector.get());
+  EXPECT_TRUE(s.status.ok());
+  const char* p = "portmap_netfilter_chain_present";
+  for (const char* chain :
+       {"DOCKER-USER", "DOCKER", "DOCKER-ISOLATION-STAGE-1", "DOCKER-ISOLATION-STAGE-2"}) {
+    EXPECT_EQ(s.samples.at(ChainKey(p, "nftables", "filter", chain)), 0) << chain;
+  }
+  EXPECT_EQ(s.samples.at(ChainKey(p, "nftables", "nat", "DOCKER")), 0);
+  EXPECT_EQ(s.samples.count(ChainKey("portmap_netfilter_chain_rules", "nftables", "nat", "DOCKER")),
+            0u);
+}
+
+TEST(NetfilterTest, BothBackendsAtOnce) {
+  auto src = std::make_unique<FakeSource>();
+  src->nft = NftChains("lab_docker_ipt189.hex");
+  src->legacy_loaded = true;
+  src->legacy = XtChains({"lab_nat.txt", "lab_filter.txt"});
+  auto collector = NewNetfilterCollectorWithSource(std::move(src));
+  Scrape s = ScrapeOnce(collector.get());
+  EXPECT_TRUE(s.status.ok());
+  const char* r = "portmap_netfilter_chain_rules";
+  EXPECT_EQ(s.samples[ChainKey(r, "nftables", "nat", "DOCKER")], 2);
+  EXPECT_EQ(s.samples[ChainKey(r, "legacy", "nat", "DOCKER")], 2);
+  EXPECT_EQ(s.samples[ChainKey(r, "legacy", "filter", "DOCKER-USER")], 1);
+  EXPECT_EQ(s.samples.count("portmap_published_port_info{proto=tcp,host_ip=0.0.0.0,"
+                            "host_port=5000,container_ip=203.0.113.2,container_port=5000,"
+                            "backend=legacy,}"),
+            1u);
+}
+
+TEST(NetfilterTest, PermissionDeniedIsAnErrorOnceThenNoData) {
+  auto src = std::make_unique<FakeSource>();
+  src->nft_status = NetlinkStatus::Errno(EPERM, "nf_tables GETGEN");
+  src->legacy_status = NetlinkStatus::Errno(EPERM, "IPT_SO_GET_INFO nat");
+  auto collector = NewNetfilterCollectorWithSource(std::move(src));
+  Scrape first = ScrapeOnce(collector.get());
+  EXPECT_EQ(first.status.code(), Status::Code::kError);
+  EXPECT_NE(first.status.message().find("CAP_NET_ADMIN"), std::string::npos);
+  Scrape second = ScrapeOnce(collector.get());
+  EXPECT_EQ(second.status.code(), Status::Code::kNoData);
+  EXPECT_EQ(second.status.message(), first.status.message());
+}
+
+TEST(NetfilterTest, NothingLoadedIsNoData) {
+  auto src = std::make_unique<FakeSource>();
+  src->nft_status = NetlinkStatus::Errno(EPROTONOSUPPORT, "netlink socket");
+  auto collector = NewNetfilterCollectorWithSource(std::move(src));
+  EXPECT_EQ(ScrapeOnce(collector.get()).status.code(), Status::Code::kNoData);
+}
+
+class FakeEvents : public NetfilterEvents {
+ public:
+  NetfilterEventSnapshot snap;
+  NetfilterEventSnapshot Snapshot() const override { return snap; }
+};
+
+TEST(NetfilterTest, EventFamilies) {
+  auto events = std::make_unique<FakeEvents>();
+  events->snap.listening = true;
+  events->snap.ruleset_changes = 5;
+  events->snap.resyncs = 1;
+  events->snap.last_process = "firewalld";
+  events->snap.last_change_seconds = 1700000000;
+  events->snap.deletions[{"ipv4", "filter", "DOCKER-USER"}] = 2;
+  auto src = std::make_unique<FakeSource>();
+  src->nft = NftChains("lab_docker_ipt189.hex");
+  auto collector = NewNetfilterCollectorWithSource(std::move(src), std::move(events));
+  Scrape s = ScrapeOnce(collector.get());
+  EXPECT_TRUE(s.status.ok());
+  EXPECT_EQ(s.samples["portmap_netfilter_ruleset_changes_total{}"], 5);
+  EXPECT_EQ(s.samples["portmap_netfilter_resyncs_total{}"], 1);
+  EXPECT_EQ(s.samples["portmap_netfilter_last_change_info{process=firewalld,}"], 1);
+  EXPECT_EQ(s.samples["portmap_netfilter_last_change_timestamp_seconds{}"], 1700000000);
+  EXPECT_EQ(
+      s.samples
+          ["portmap_netfilter_chain_deletions_total{family=ipv4,table=filter,chain=DOCKER-USER,}"],
+      2);
+}
+
+TEST(NetfilterTest, WatcherNotListeningIsAnError) {
+  auto events = std::make_unique<FakeEvents>();
+  events->snap.error = "join netlink group 8: Operation not supported";
+  auto src = std::make_unique<FakeSource>();
+  auto collector = NewNetfilterCollectorWithSource(std::move(src), std::move(events));
+  Scrape s = ScrapeOnce(collector.get());
+  EXPECT_EQ(s.status.code(), Status::Code::kError);
+  EXPECT_NE(s.status.message().find("watcher not listening"), std::string::npos);
+  EXPECT_EQ(s.samples.count("portmap_netfilter_ruleset_changes_total{}"), 0u);
+}
+
+TEST(NfDockerTest, NewerLayoutIsExpectedWhenJumpedTo) {
+  NfChain forward{"ipv4", "filter", "FORWARD", true, true, {}};
+  NfRule jump;
+  jump.jump = "DOCKER-FORWARD";
+  forward.rules.push_back(jump);
+  std::set<NfChainKey> remembered;
+  DockerView view;
+  AddDockerView("nftables", {forward}, &remembered, &view);
+  std::vector<std::string> names;
+  for (const DockerChainState& c : view.chains) {
+    EXPECT_FALSE(c.present);
+    names.push_back(std::get<2>(c.key) + "/" + std::get<3>(c.key));
+  }
+  EXPECT_EQ(names, (std::vector<std::string>{"filter/DOCKER", "filter/DOCKER-BRIDGE",
+                                             "filter/DOCKER-CT", "filter/DOCKER-FORWARD",
+                                             "filter/DOCKER-USER", "nat/DOCKER"}));
+  ASSERT_EQ(view.policies.size(), 1u);
+  EXPECT_TRUE(view.policies[0].accept);
+}
+
+TEST(NfDockerTest, NoDockerNoSeries) {
+  NfChain forward{"ipv4", "filter", "FORWARD", true, true, {}};
+  std::set<NfChainKey> remembered;
+  DockerView view;
+  AddDockerView("legacy", {forward}, &remembered, &view);
+  EXPECT_TRUE(view.chains.empty());
+  EXPECT_TRUE(view.policies.empty());
+}
+
+}  // namespace
+}  // namespace portmap

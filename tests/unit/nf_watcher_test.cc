@@ -1,0 +1,106 @@
+// The nf_tables event bookkeeping on events recorded from the lab while
+// `fault.sh chain flush` and `fault.sh rules restore` ran (iptables-nft
+// 1.8.9), and the watcher itself against the real kernel when allowed.
+#include "collectors/netlink/nf_watcher.h"
+
+#include <gtest/gtest.h>
+#include <linux/netfilter.h>
+
+#include <fstream>
+#include <string>
+#include <vector>
+
+namespace portmap {
+namespace {
+
+NftMessages LoadEvents(const std::string& name) {
+  std::ifstream in(std::string(PORTMAP_FIXTURES) + "/nftables/" + name);
+  EXPECT_TRUE(in.good()) << name;
+  NftMessages all;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    std::vector<uint8_t> d;
+    for (size_t i = 0; i + 1 < line.size(); i += 2) {
+      d.push_back(static_cast<uint8_t>(std::stoi(line.substr(i, 2), nullptr, 16)));
+    }
+    EXPECT_TRUE(DecodeNftBuffer(d.data(), d.size(), &all).ok());
+  }
+  return all;
+}
+
+NftChainInfo Chain(const char* table, const char* name, bool base = false) {
+  NftChainInfo c;
+  c.family = NFPROTO_IPV4;
+  c.table = table;
+  c.name = name;
+  if (base) c.hook = 0;
+  return c;
+}
+
+std::vector<NftChainInfo> LabChains() {
+  return {Chain("nat", "DOCKER"),
+          Chain("nat", "PREROUTING", true),
+          Chain("nat", "OUTPUT", true),
+          Chain("nat", "POSTROUTING", true),
+          Chain("filter", "DOCKER"),
+          Chain("filter", "DOCKER-USER"),
+          Chain("filter", "FORWARD", true),
+          Chain("filter", "DOCKER-ISOLATION-STAGE-1"),
+          Chain("filter", "DOCKER-ISOLATION-STAGE-2")};
+}
+
+TEST(NfWatcherTest, ChainFlushCountsEachWatchedChainOnce) {
+  NetfilterEventState state;
+  state.Seed(LabChains());
+  state.OnMessages(LoadEvents("events_chain_flush.hex"), 1000);
+  const NetfilterEventSnapshot& s = state.snapshot();
+  EXPECT_EQ(s.deletions.at({"ipv4", "nat", "DOCKER"}), 1u);
+  EXPECT_EQ(s.deletions.at({"ipv4", "filter", "DOCKER"}), 1u);
+  EXPECT_EQ(s.deletions.at({"ipv4", "filter", "DOCKER-USER"}), 1u);
+  EXPECT_EQ(s.deletions.at({"ipv4", "filter", "DOCKER-ISOLATION-STAGE-1"}), 1u);
+  EXPECT_EQ(s.deletions.at({"ipv4", "filter", "DOCKER-ISOLATION-STAGE-2"}), 1u);
+  EXPECT_EQ(s.deletions.at({"ipv4", "filter", "FORWARD"}), 0u);      // survives the flush
+  EXPECT_EQ(s.deletions.count({"ipv4", "nat", "POSTROUTING"}), 0u);  // not watched
+  EXPECT_GE(s.ruleset_changes, 1u);
+  EXPECT_EQ(s.last_process, "iptables-nft");
+  EXPECT_EQ(s.last_change_seconds, 1000);
+}
+
+TEST(NfWatcherTest, RestoreAfterFlushThenResyncSeesNothingLost) {
+  NetfilterEventState state;
+  state.Seed(LabChains());
+  state.OnMessages(LoadEvents("events_chain_flush.hex"), 1);
+  state.OnMessages(LoadEvents("events_rules_restore.hex"), 2);
+  const uint64_t before = state.snapshot().deletions.at({"ipv4", "nat", "DOCKER"});
+  state.OnResync(LabChains());  // everything is back: no deletion to add
+  EXPECT_EQ(state.snapshot().deletions.at({"ipv4", "nat", "DOCKER"}), before);
+  EXPECT_EQ(state.snapshot().resyncs, 1u);
+}
+
+TEST(NfWatcherTest, ResyncCountsChainsThatVanishedUnseen) {
+  NetfilterEventState state;
+  state.Seed(LabChains());
+  state.OnResync({Chain("filter", "FORWARD", true)});
+  EXPECT_EQ(state.snapshot().deletions.at({"ipv4", "filter", "DOCKER-USER"}), 1u);
+  EXPECT_EQ(state.snapshot().deletions.at({"ipv4", "filter", "FORWARD"}), 0u);
+  state.OnResync({Chain("filter", "FORWARD", true)});  // still gone: not counted again
+  EXPECT_EQ(state.snapshot().deletions.at({"ipv4", "filter", "DOCKER-USER"}), 1u);
+}
+
+TEST(NfWatcherTest, ForeignChainsAreNotWatched) {
+  EXPECT_FALSE(NetfilterEventState::IsWatched(Chain("filter", "KUBE-SERVICES")));
+  EXPECT_FALSE(NetfilterEventState::IsWatched(Chain("raw", "DOCKER")));
+  EXPECT_TRUE(NetfilterEventState::IsWatched(Chain("filter", "DOCKER-CT")));
+}
+
+TEST(NfWatcherTest, StopsCleanly) {
+  // Whatever the privileges, the thread starts and the destructor joins it.
+  for (int i = 0; i < 3; ++i) {
+    NetfilterWatcher watcher;
+    (void)watcher.WaitListening(std::chrono::milliseconds(50));
+  }
+}
+
+}  // namespace
+}  // namespace portmap
