@@ -2,8 +2,6 @@
 
 #include <linux/netfilter.h>
 #include <linux/netfilter/nfnetlink.h>
-#include <poll.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -74,24 +72,14 @@ void NetfilterEventState::OnResync(const std::vector<NftChainInfo>& chains) {
 }
 
 NetfilterWatcher::NetfilterWatcher(int receive_buffer) : receive_buffer_(receive_buffer) {
-  wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (wake_fd_ < 0) {
+  if (!thread_.ok()) {
     state_.mutable_snapshot()->error = "eventfd failed; nf_tables watcher not started";
     return;
   }
-  thread_ = std::jthread([this](const std::stop_token& stop) { Run(stop); });
+  thread_.Start([this](const std::stop_token& stop) { Run(stop); });
 }
 
-NetfilterWatcher::~NetfilterWatcher() {
-  if (thread_.joinable()) {
-    thread_.request_stop();
-    const uint64_t one = 1;
-    // An eventfd write of 1 cannot fail here; the thread polls wake_fd_.
-    (void)!::write(wake_fd_, &one, sizeof one);
-    thread_.join();
-  }
-  if (wake_fd_ >= 0) ::close(wake_fd_);
-}
+NetfilterWatcher::~NetfilterWatcher() { thread_.Stop(); }
 
 NetfilterEventSnapshot NetfilterWatcher::Snapshot() const {
   std::lock_guard<std::mutex> lock(mu_);
@@ -101,11 +89,6 @@ NetfilterEventSnapshot NetfilterWatcher::Snapshot() const {
 bool NetfilterWatcher::WaitListening(std::chrono::milliseconds timeout) const {
   std::unique_lock<std::mutex> lock(mu_);
   return listening_cv_.wait_for(lock, timeout, [this] { return state_.snapshot().listening; });
-}
-
-bool NetfilterWatcher::Sleep(std::chrono::milliseconds delay) const {
-  pollfd pfd{wake_fd_, POLLIN, 0};
-  return ::poll(&pfd, 1, static_cast<int>(delay.count())) > 0;
 }
 
 void NetfilterWatcher::SetBroken(const std::string& why) {
@@ -159,7 +142,7 @@ void NetfilterWatcher::Run(const std::stop_token& stop) {
     if (st.ok() && !ReadWatched(&chains, &error)) st = NetlinkStatus::Errno(EIO, error);
     if (!st.ok()) {
       SetBroken(st.message);
-      if (Sleep(kRetryDelay)) return;
+      if (thread_.Sleep(kRetryDelay)) return;
       continue;
     }
     {
@@ -177,7 +160,7 @@ void NetfilterWatcher::Run(const std::stop_token& stop) {
 
     while (!stop.stop_requested()) {
       bool woken = false;
-      st = sock.ReceiveEvents(wake_fd_, std::chrono::milliseconds(-1), on_message, &woken);
+      st = sock.ReceiveEvents(thread_.wake_fd(), std::chrono::milliseconds(-1), on_message, &woken);
       if (woken) return;
       if (st.err == ENOBUFS) {
         chains.clear();
@@ -191,7 +174,7 @@ void NetfilterWatcher::Run(const std::stop_token& stop) {
     }
     if (stop.stop_requested()) return;
     SetBroken(st.message);
-    if (Sleep(kRetryDelay)) return;
+    if (thread_.Sleep(kRetryDelay)) return;
   }
 }
 

@@ -36,6 +36,7 @@
 #include <tuple>
 #include <vector>
 
+#include "collectors/event_thread.h"
 #include "collectors/netlink/nftables.h"
 
 namespace portmap {
@@ -101,15 +102,13 @@ class NetfilterWatcher : public NetfilterEvents {
  private:
   void Run(const std::stop_token& stop);
   bool ReadWatched(std::vector<NftChainInfo>* chains, std::string* error) const;
-  bool Sleep(std::chrono::milliseconds delay) const;
   void SetBroken(const std::string& why);
 
   const int receive_buffer_;
-  int wake_fd_ = -1;
   mutable std::mutex mu_;
   mutable std::condition_variable listening_cv_;
   NetfilterEventState state_;  // GUARDED_BY(mu_)
-  std::jthread thread_;        // last: started after everything above exists
+  EventThread thread_;         // last: started after everything above exists
 };
 
 }  // namespace portmap
