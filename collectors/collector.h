@@ -14,8 +14,6 @@
 #include <prometheus/metric_family.h>
 
 #include <chrono>
-#include <cstdint>
-#include <functional>
 #include <memory>
 #include <stop_token>
 #include <string>
@@ -55,21 +53,15 @@ class Collector {
   virtual Status Collect(const ScrapeContext& ctx, std::vector<prometheus::MetricFamily>* out) = 0;
 };
 
-// A published port (from the netfilter collector's DNAT rules) that other
-// collectors check against their own view, e.g. firewalld's zones.
-struct PublishedPortRef {
-  std::string proto;  // "tcp" | "udp" | "sctp"
-  uint16_t port = 0;
-};
-using PublishedPortsFn = std::function<std::vector<PublishedPortRef>()>;
+class PublishedPorts;  // published_ports.h
 
 // What a collector's factory receives: the flags that concern collectors.
 struct CollectorOptions {
   Paths paths;
   std::string docker_pidfile = "/var/run/docker.pid";  // --docker.pidfile, under rootfs
-  // Connected by the exporter once the netfilter collector exists; empty
-  // until then (the firewalld collector then checks no ports, see firewalld.h).
-  PublishedPortsFn published_ports = {};
+  // Docker's published ports, shared by the collectors that check them
+  // (published_ports.h); null in tests that don't need them.
+  std::shared_ptr<PublishedPorts> published_ports = nullptr;
 };
 
 using CollectorFactory = std::unique_ptr<Collector> (*)(const CollectorOptions&);

@@ -138,7 +138,8 @@ class FirewalldCollector : public Collector {
 
     std::vector<std::string> ingress_zones;
     CollectZones(s.get(), default_zone, f, &ingress_zones, note);
-    const std::vector<PublishedPortRef> ports = ports_ ? ports_() : std::vector<PublishedPortRef>();
+    const std::vector<PublishedPortRef> ports =
+        ports_ ? ports_(ctx.deadline) : std::vector<PublishedPortRef>();
     if (!ports.empty()) CollectPorts(s.get(), ports, ingress_zones, f, note);
     if (!errors.empty()) return Status::Error(errors);
     return Status::Ok();
@@ -267,24 +268,6 @@ class FirewalldCollector : public Collector {
 
 }  // namespace
 
-std::vector<PublishedPortRef> ParsePortList(const std::string& text) {
-  std::vector<PublishedPortRef> ports;
-  std::stringstream in(text);
-  std::string item;
-  while (std::getline(in, item, ',')) {
-    const size_t slash = item.find('/');
-    if (slash == std::string::npos) continue;
-    uint32_t port = 0;
-    const char* begin = item.data();
-    auto [ptr, ec] = std::from_chars(begin, begin + slash, port);
-    const std::string proto = item.substr(slash + 1);
-    if (ec != std::errc() || ptr != begin + slash || port == 0 || port > 65535) continue;
-    if (proto != "tcp" && proto != "udp" && proto != "sctp") continue;
-    ports.push_back({proto, static_cast<uint16_t>(port)});
-  }
-  return ports;
-}
-
 std::string BackendFromConf(const std::string& conf) {
   std::stringstream in(conf);
   std::string line;
@@ -301,13 +284,11 @@ std::string BackendFromConf(const std::string& conf) {
 }
 
 std::unique_ptr<Collector> NewFirewalldCollector(const CollectorOptions& options) {
-  PublishedPortsFn ports = options.published_ports;
-  if (!ports) {
-    // Factories run once, at start-up, before any thread that could setenv().
-    const char* env = std::getenv(kPortsEnvironment);  // NOLINT(concurrency-mt-unsafe)
-    if (env != nullptr && *env != '\0') {
-      ports = [list = ParsePortList(env)] { return list; };
-    }
+  PublishedPortsFn ports;
+  if (options.published_ports) {
+    ports = [book = options.published_ports](Clock::time_point deadline) {
+      return book->Read(deadline);
+    };
   }
   return NewFirewalldCollectorWith(options, NewSdBusFirewalldClient(),
                                    std::make_unique<FirewalldWatcher>(), std::move(ports));

@@ -37,11 +37,10 @@
 //   portmap_firewalld_reloads_total, portmap_firewalld_restarts_total
 //   portmap_firewalld_watcher_listening        1 while subscribed
 //
-// Published ports come from CollectorOptions::published_ports (connected by
-// the exporter to the netfilter collector).  Until that is connected, the
-// ports in the environment variable PORTMAP_FIREWALLD_PORTS
-// ("5000/tcp,53/udp") are checked: an interim hook for the lab test, read
-// once at construction.  With neither, no port series are exported.
+// Published ports come from CollectorOptions::published_ports
+// (published_ports.h): nat DOCKER's DNAT rules, remembered, so a port is
+// still checked after firewalld's start wiped the rule that published it.
+// Without them (a test's options), no port series are exported.
 //
 // A stopped (SIGSTOP) or wedged firewalld makes the first call time out at
 // the deadline: the scrape answers, with success 0 for this collector, and
@@ -51,6 +50,7 @@
 // connection, and the watcher guards its counters.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -59,10 +59,12 @@
 #include "collectors/firewalld_client.h"
 #include "collectors/firewalld_ports.h"
 #include "collectors/firewalld_watcher.h"
+#include "collectors/published_ports.h"
 
 namespace portmap {
 
-inline constexpr char kPortsEnvironment[] = "PORTMAP_FIREWALLD_PORTS";
+// Which ports to check, read at scrape time within the scrape's deadline.
+using PublishedPortsFn = std::function<std::vector<PublishedPortRef>(Clock::time_point deadline)>;
 
 // Starts the signal watcher.
 std::unique_ptr<Collector> NewFirewalldCollector(const CollectorOptions& options);
@@ -73,9 +75,6 @@ std::unique_ptr<Collector> NewFirewalldCollectorWith(const CollectorOptions& opt
                                                      std::unique_ptr<FirewalldClient> client,
                                                      std::unique_ptr<FirewalldEvents> events,
                                                      PublishedPortsFn ports);
-
-// "5000/tcp,53/udp" -> ports; malformed items are skipped.
-std::vector<PublishedPortRef> ParsePortList(const std::string& text);
 
 // FirewallBackend= from a firewalld.conf text; "" when unset.
 std::string BackendFromConf(const std::string& conf);

@@ -13,6 +13,7 @@
 #include "collectors/netlink/nf_docker.h"
 #include "collectors/netlink/nftables.h"
 #include "collectors/netlink/xtables.h"
+#include "collectors/published_ports.h"
 
 namespace portmap {
 
@@ -90,8 +91,9 @@ void AppendError(std::string* errors, const std::string& error) {
 class NetfilterCollector : public Collector {
  public:
   NetfilterCollector(std::unique_ptr<NetfilterSource> source,
-                     std::unique_ptr<NetfilterEvents> events)
-      : source_(std::move(source)), events_(std::move(events)) {}
+                     std::unique_ptr<NetfilterEvents> events,
+                     std::shared_ptr<PublishedPorts> published)
+      : source_(std::move(source)), events_(std::move(events)), published_(std::move(published)) {}
 
   Status Collect(const ScrapeContext& ctx, std::vector<prometheus::MetricFamily>* out) override {
     DockerView view;
@@ -125,6 +127,13 @@ class NetfilterCollector : public Collector {
     }
 
     Emit(view, out);
+    if (published_) {
+      std::vector<PublishedPortRef> refs;
+      for (const DockerPublishedPort& p : view.ports) {
+        if (!p.mapping.proto.empty()) refs.push_back({p.mapping.proto, p.mapping.host_port});
+      }
+      published_->Remember(refs);
+    }
     if (events_ != nullptr) {
       const NetfilterEventSnapshot snap = events_->Snapshot();
       if (snap.listening) {
@@ -237,6 +246,7 @@ class NetfilterCollector : public Collector {
 
   const std::unique_ptr<NetfilterSource> source_;
   const std::unique_ptr<NetfilterEvents> events_;
+  const std::shared_ptr<PublishedPorts> published_;  // may be null
   std::mutex mu_;
   std::set<NfChainKey> remembered_;  // GUARDED_BY(mu_)
   bool denied_reported_ = false;     // GUARDED_BY(mu_)
@@ -250,12 +260,15 @@ std::unique_ptr<NetfilterSource> NewKernelNetfilterSource(const Paths& paths) {
 
 std::unique_ptr<Collector> NewNetfilterCollector(const CollectorOptions& options) {
   return NewNetfilterCollectorWithSource(NewKernelNetfilterSource(options.paths),
-                                         std::make_unique<NetfilterWatcher>());
+                                         std::make_unique<NetfilterWatcher>(),
+                                         options.published_ports);
 }
 
 std::unique_ptr<Collector> NewNetfilterCollectorWithSource(
-    std::unique_ptr<NetfilterSource> source, std::unique_ptr<NetfilterEvents> events) {
-  return std::make_unique<NetfilterCollector>(std::move(source), std::move(events));
+    std::unique_ptr<NetfilterSource> source, std::unique_ptr<NetfilterEvents> events,
+    std::shared_ptr<PublishedPorts> published) {
+  return std::make_unique<NetfilterCollector>(std::move(source), std::move(events),
+                                              std::move(published));
 }
 
 }  // namespace portmap

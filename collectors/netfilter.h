@@ -83,8 +83,10 @@ std::unique_ptr<NetfilterSource> NewKernelNetfilterSource(const Paths& paths);
 std::unique_ptr<Collector> NewNetfilterCollector(const CollectorOptions& options);
 
 // For tests: the collector over a given source and event source (nullptr:
-// the event families are left out, without an error).
+// the event families are left out, without an error).  Every scrape adds
+// the ports it sees to `published` (may be null).
 std::unique_ptr<Collector> NewNetfilterCollectorWithSource(
-    std::unique_ptr<NetfilterSource> source, std::unique_ptr<NetfilterEvents> events = nullptr);
+    std::unique_ptr<NetfilterSource> source, std::unique_ptr<NetfilterEvents> events = nullptr,
+    std::shared_ptr<PublishedPorts> published = nullptr);
 
 }  // namespace portmap

@@ -4,6 +4,7 @@
 
 #include <iostream>
 
+#include "collectors/published_ports.h"
 #include "exporter/build_info.h"
 #include "exporter/flags.h"
 #include "exporter/http_server.h"
@@ -96,6 +97,10 @@ int RunExporter(int argc, const char* const* argv, std::span<const CollectorSpec
   CollectorOptions options;  // fields by name: collectors add options over time
   options.paths = flags.paths;
   options.docker_pidfile = flags.docker_pidfile;
+  // Read Docker's published ports now, while its rules are surely there: a
+  // firewalld start later wipes them exactly when they must be checked.
+  options.published_ports = NewKernelPublishedPorts(flags.paths);
+  options.published_ports->Read(Clock::now() + std::chrono::seconds(2));
   std::vector<NamedCollector> enabled;
   for (const CollectorSpec& spec : collectors) {
     if (!flags.collectors[std::string(spec.name)]) continue;

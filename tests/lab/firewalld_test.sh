@@ -43,7 +43,6 @@ lab_fw_bus
 
 # --- the exporter --------------------------------------------------------------
 ip netns exec "$NS_HOST" env DBUS_SYSTEM_BUS_ADDRESS="$(lab_fw_bus_address)" \
-  PORTMAP_FIREWALLD_PORTS=5000/tcp \
   "$exporter" --web.listen-address=127.0.0.1:0 --docker.pidfile="$work/docker.pid" \
   </dev/null >"$work/stdout" 2>"$work/stderr" &
 exporter_pid=$!

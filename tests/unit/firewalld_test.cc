@@ -169,9 +169,9 @@ Scrape ScrapeWith(FakeBus* bus, const std::vector<PublishedPortRef>& ports = {{"
   options.paths.procfs = kFixtures + "/proc";
   options.paths.sysfs = kFixtures + "/sys";
   options.paths.rootfs = kFixtures + "/root";
-  auto collector =
-      NewFirewalldCollectorWith(options, std::make_unique<FakeClient>(bus),
-                                std::make_unique<FakeEvents>(), [ports] { return ports; });
+  auto collector = NewFirewalldCollectorWith(options, std::make_unique<FakeClient>(bus),
+                                             std::make_unique<FakeEvents>(),
+                                             [ports](Clock::time_point) { return ports; });
   std::stop_source stop;
   ScrapeContext ctx{options.paths, Clock::now() + std::chrono::seconds(5), stop.get_token()};
   Scrape s;
@@ -288,13 +288,6 @@ TEST(FirewalldCollectorTest, NoPortsNoPortSeries) {
   Scrape s = ScrapeWith(&bus, {});
   EXPECT_TRUE(s.status.ok());
   EXPECT_EQ(s.Value("portmap_firewalld_port_allowed"), -1);
-}
-
-TEST(ParsePortListTest, SkipsMalformedItems) {
-  auto ports = ParsePortList("5000/tcp,53/udp,x/tcp,70000/tcp,80/icmp,443");
-  ASSERT_EQ(ports.size(), 2u);
-  EXPECT_EQ(ports[0].port, 5000);
-  EXPECT_EQ(ports[1].proto, "udp");
 }
 
 TEST(BackendFromConfTest, LastAssignmentWins) {

@@ -1,0 +1,52 @@
+#include "collectors/published_ports.h"
+
+#include "collectors/netfilter.h"
+
+namespace portmap {
+
+PublishedPorts::PublishedPorts(std::unique_ptr<NetfilterSource> source)
+    : source_(std::move(source)) {}
+
+PublishedPorts::~PublishedPorts() = default;
+
+void PublishedPorts::Remember(const std::vector<PublishedPortRef>& ports) {
+  std::lock_guard<std::mutex> lock(mu_);
+  remembered_.insert(ports.begin(), ports.end());
+}
+
+std::vector<PublishedPortRef> PublishedPorts::Read(Clock::time_point deadline) {
+  {
+    std::lock_guard<std::mutex> lock(read_mu_);
+    std::vector<NfChain> chains;
+    if (source_->ReadNftables(deadline, &chains).ok()) Remember(PublishedPortsOf(chains));
+    chains.clear();
+    bool loaded = false;
+    if (source_->ReadLegacy(deadline, &chains, &loaded).ok() && loaded) {
+      Remember(PublishedPortsOf(chains));
+    }
+  }
+  return Remembered();
+}
+
+std::vector<PublishedPortRef> PublishedPorts::Remembered() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return {remembered_.begin(), remembered_.end()};
+}
+
+std::vector<PublishedPortRef> PublishedPortsOf(const std::vector<NfChain>& chains) {
+  std::vector<PublishedPortRef> ports;
+  for (const NfChain& chain : chains) {
+    if (chain.table != "nat" || chain.name != "DOCKER") continue;
+    for (const NfRule& rule : chain.rules) {
+      if (!rule.dnat || rule.dnat->proto.empty() || rule.dnat->host_port == 0) continue;
+      ports.push_back({rule.dnat->proto, rule.dnat->host_port});
+    }
+  }
+  return ports;
+}
+
+std::shared_ptr<PublishedPorts> NewKernelPublishedPorts(const Paths& paths) {
+  return std::make_shared<PublishedPorts>(NewKernelNetfilterSource(paths));
+}
+
+}  // namespace portmap

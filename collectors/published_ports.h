@@ -1,0 +1,72 @@
+// PublishedPorts: the ports Docker publishes on this host, for collectors
+// that check each one against their own view (firewalld's zones now; the
+// probes and the verdict next).
+//
+// They come from nat DOCKER's DNAT rules, in both iptables backends, and are
+// REMEMBERED for the exporter's lifetime: a firewalld start wipes those rules
+// at exactly the moment "is 5000/tcp open in the zone?" matters, so a port
+// that vanished from the kernel is still checked.  The memory is fed by a
+// read when the exporter starts, by every netfilter scrape, and by Read().
+// An exporter started after a wipe cannot know the ports until Docker
+// rebuilds its rules (discovery through the Docker Engine API closes that
+// gap).  Ports are never forgotten: a port unpublished on purpose keeps being
+// checked until the exporter restarts, which costs a series, not a false page.
+//
+// Thread safety: every method may be called concurrently.
+#pragma once
+
+#include <compare>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "collectors/collector.h"
+#include "collectors/netlink/nf_ruleset.h"
+
+namespace portmap {
+
+class NetfilterSource;
+
+// A published port as other collectors need it: protocol and host port.
+struct PublishedPortRef {
+  std::string proto;  // "tcp" | "udp" | "sctp"
+  uint16_t port = 0;
+
+  auto operator<=>(const PublishedPortRef&) const = default;
+};
+
+class PublishedPorts {
+ public:
+  explicit PublishedPorts(std::unique_ptr<NetfilterSource> source);
+  PublishedPorts(const PublishedPorts&) = delete;
+  PublishedPorts& operator=(const PublishedPorts&) = delete;
+  ~PublishedPorts();
+
+  void Remember(const std::vector<PublishedPortRef>& ports);
+
+  // Reads the DNAT rules now (bounded by `deadline`), remembers what they
+  // publish, and returns every port remembered, sorted.  A failed read still
+  // returns what is remembered.
+  std::vector<PublishedPortRef> Read(Clock::time_point deadline);
+
+  std::vector<PublishedPortRef> Remembered() const;
+
+ private:
+  std::mutex read_mu_;  // one kernel read at a time
+  const std::unique_ptr<NetfilterSource> source_;
+
+  mutable std::mutex mu_;
+  std::set<PublishedPortRef> remembered_;  // GUARDED_BY(mu_)
+};
+
+// The ports that nat DOCKER's DNAT rules in `chains` publish; rules that
+// name no protocol are not ports.
+std::vector<PublishedPortRef> PublishedPortsOf(const std::vector<NfChain>& chains);
+
+// Reads this network namespace's rules (NewKernelNetfilterSource).
+std::shared_ptr<PublishedPorts> NewKernelPublishedPorts(const Paths& paths);
+
+}  // namespace portmap
