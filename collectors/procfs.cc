@@ -1,7 +1,5 @@
 #include "collectors/procfs.h"
 
-#include "collectors/status.h"
-
 #include <dirent.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -10,6 +8,8 @@
 #include <cerrno>
 #include <charconv>
 #include <cstring>
+
+#include "collectors/status.h"
 
 namespace portmap {
 

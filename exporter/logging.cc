@@ -63,8 +63,8 @@ std::string NowTimestamp() {
   gmtime_r(&secs, &tm);
   char buf[64];  // ample for any int fields, which keeps -Wformat-truncation quiet
   (void)std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<int>(ms % 1000));
+                      tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                      static_cast<int>(ms % 1000));
   return buf;
 }
 
