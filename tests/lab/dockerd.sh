@@ -14,6 +14,13 @@
 # IPTABLES=iptables-legacy puts iptables-legacy first in dockerd's PATH (as
 # `update-alternatives` would); the default is iptables-nft.
 #
+# DOCKERD_DBUS_SYSTEM_BUS_ADDRESS, when set, becomes dockerd's
+# DBUS_SYSTEM_BUS_ADDRESS: with firewalld.sh's private bus there, dockerd finds
+# the lab's firewalld and registers with it (docker zone, iptables through
+# firewalld's direct passthrough, chains rebuilt on `Reloaded`).  Unset,
+# dockerd's environment is as before.  DOCKERD_FLUSH=no skips the flush of
+# the lab's rules at start (for a firewalld started first).
+#
 # dockerd runs under `nsenter --net=/run/netns/...`, not `ip netns exec`:
 # the latter also remounts /sys for the namespace, which dockerd's own mounts
 # then leak into.  Only the network namespace differs from the machine's;
@@ -59,13 +66,23 @@ dockerd_start() {
     done
   done
   # Docker's rules only: the lab's hand-written ones would be counted twice.
-  lab_rules_flush
-  lab_ipt -t filter -P FORWARD ACCEPT
+  # DOCKERD_FLUSH=no leaves the ruleset alone, for a firewalld already running
+  # (whose start flushed the lab's rules and wrote its own, kept here).
+  if [[ ${DOCKERD_FLUSH:-yes} != no ]]; then
+    lab_rules_flush
+    lab_ipt -t filter -P FORWARD ACCEPT
+  fi
   # dockerd makes its own docker0, on TEST-NET-1 (RFC 5737) so its IPAM never
   # hands out the lab container's address.
   ip -n "$NS_HOST" link del "$BRIDGE" 2>/dev/null || true
   lab_log "starting dockerd in $NS_HOST with $ipt"
-  PATH="$DOCKER_STATE/bin:$PATH" nsenter --net="/run/netns/$NS_HOST" "$DOCKERD" \
+  local -a dbus_env=()
+  if [[ -n ${DOCKERD_DBUS_SYSTEM_BUS_ADDRESS:-} ]]; then
+    dbus_env=("DBUS_SYSTEM_BUS_ADDRESS=$DOCKERD_DBUS_SYSTEM_BUS_ADDRESS")
+    lab_log "dockerd's system bus: $DOCKERD_DBUS_SYSTEM_BUS_ADDRESS"
+  fi
+  env "${dbus_env[@]}" PATH="$DOCKER_STATE/bin:$PATH" \
+    nsenter --net="/run/netns/$NS_HOST" "$DOCKERD" \
     --data-root="$DOCKER_STATE/data" --exec-root="$DOCKER_STATE/exec" \
     -H "unix://$DOCKER_SOCK" --pidfile="$DOCKER_PID" --storage-driver=vfs \
     --bip="$DOCKER_BIP" --iptables=true --ip-forward=true --log-level=warn \
