@@ -145,7 +145,7 @@ RunResult RunToExit(const std::string& binary, const std::vector<std::string>& a
   return result;
 }
 
-ExporterProcess::ExporterProcess(std::string binary, std::vector<std::string> args) {
+ExporterProcess::ExporterProcess(const std::string& binary, std::vector<std::string> args) {
   bool has_address = std::any_of(args.begin(), args.end(), [](const std::string& a) {
     return a.rfind("--web.listen-address", 0) == 0;
   });

@@ -41,7 +41,7 @@ class ExporterProcess {
  public:
   // Starts `binary` with `args` plus --web.listen-address=127.0.0.1:0 (unless
   // args name an address) and waits, bounded, for its "Listening on" lines.
-  ExporterProcess(std::string binary, std::vector<std::string> args);
+  ExporterProcess(const std::string& binary, std::vector<std::string> args);
   ExporterProcess(const ExporterProcess&) = delete;
   ExporterProcess& operator=(const ExporterProcess&) = delete;
   ~ExporterProcess();  // SIGTERM, then SIGKILL after 5 s
