@@ -18,7 +18,8 @@
 # DBUS_SYSTEM_BUS_ADDRESS: with firewalld.sh's private bus there, dockerd finds
 # the lab's firewalld and registers with it (docker zone, iptables through
 # firewalld's direct passthrough, chains rebuilt on `Reloaded`).  Unset,
-# dockerd's environment is as before.  DOCKERD_FLUSH=no skips the flush of
+# dockerd gets a bus address that leads nowhere: on a machine whose own
+# firewalld runs, the lab's dockerd must never register with it.  DOCKERD_FLUSH=no skips the flush of
 # the lab's rules at start (for a firewalld started first).
 #
 # dockerd runs under `nsenter --net=/run/netns/...`, not `ip netns exec`:
@@ -76,12 +77,9 @@ dockerd_start() {
   # hands out the lab container's address.
   ip -n "$NS_HOST" link del "$BRIDGE" 2>/dev/null || true
   lab_log "starting dockerd in $NS_HOST with $ipt"
-  local -a dbus_env=()
-  if [[ -n ${DOCKERD_DBUS_SYSTEM_BUS_ADDRESS:-} ]]; then
-    dbus_env=("DBUS_SYSTEM_BUS_ADDRESS=$DOCKERD_DBUS_SYSTEM_BUS_ADDRESS")
-    lab_log "dockerd's system bus: $DOCKERD_DBUS_SYSTEM_BUS_ADDRESS"
-  fi
-  env "${dbus_env[@]}" PATH="$DOCKER_STATE/bin:$PATH" \
+  local bus=${DOCKERD_DBUS_SYSTEM_BUS_ADDRESS:-unix:path=$DOCKER_STATE/no-system-bus}
+  lab_log "dockerd's system bus: $bus"
+  env DBUS_SYSTEM_BUS_ADDRESS="$bus" PATH="$DOCKER_STATE/bin:$PATH" \
     nsenter --net="/run/netns/$NS_HOST" "$DOCKERD" \
     --data-root="$DOCKER_STATE/data" --exec-root="$DOCKER_STATE/exec" \
     -H "unix://$DOCKER_SOCK" --pidfile="$DOCKER_PID" --storage-driver=vfs \

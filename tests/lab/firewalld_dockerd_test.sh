@@ -1,0 +1,294 @@
+#!/usr/bin/env bash
+# lab.firewalld.dockerd (issue 5, last scenario): a real firewalld (Debian
+# 1.3, iptables backend) on a private bus in dockerhost (firewalld.sh), started
+# FIRST, then a real dockerd (docker.io 20.10, dockerd.sh) whose
+# DBUS_SYSTEM_BUS_ADDRESS is that private bus, so dockerd registers with
+# firewalld: the `docker` zone, its iptables calls through firewalld's direct
+# passthrough, and its chains rebuilt on firewalld's `Reloaded` signal.  One
+# container publishes 80 on 8080.  The exporter (all default collectors) runs
+# in dockerhost on the same bus with --docker.pidfile pointing at dockerd's.
+#
+# Then `firewall-cmd --reload`, and with bounded waits:
+#   - portmap_firewalld_reloads_total +1;
+#   - the wipe is still counted: portmap_netfilter_chain_deletions_total of
+#     nat DOCKER and of the four filter DOCKER* chains +1 each, exactly
+#     (nf_tables DELCHAIN events, seen by the netfilter event watcher even
+#     though the chains are back by the next scrape); the base chains
+#     (nat PREROUTING/OUTPUT, filter FORWARD) +0: flushed, never deleted;
+#   - dockerd rebuilt its chains: chain_present 1 again, and the published
+#     port series is back;
+#   - firewalld started before dockerd (the healthy order):
+#     portmap_firewalld_start_time_seconds < portmap_dockerd_start_time_seconds.
+# `nft monitor` runs in dockerhost across the reload; its log is summarised
+# in the output as evidence of what really happened.
+#
+# Usage: firewalld_dockerd_test.sh PATH/TO/portmap_exporter
+set -euo pipefail
+
+# shellcheck source=firewalld.sh
+source "$(dirname "${BASH_SOURCE[0]}")/firewalld.sh"
+exporter=${1:-}
+[[ -n $exporter ]] || lab_die "usage: $0 PATH/TO/portmap_exporter"
+require_root
+[[ -x $exporter ]] || lab_die "exporter '$exporter' is not an executable"
+[[ -x $LAB_TCP ]] || lab_die "LAB_TCP=$LAB_TCP is not built"
+for tool in firewalld firewall-cmd dbus-daemon dbus-send unshare nsenter curl; do
+  if ! command -v "$tool" >/dev/null; then
+    echo "SKIP: $tool is not installed (scripts/install-deps.sh lab)"
+    exit 77
+  fi
+done
+if [[ ! -x ${DOCKERD:-/usr/sbin/dockerd} || ! -x ${DOCKER_CLI:-/usr/bin/docker} ]]; then
+  echo "SKIP: docker.io is not installed (scripts/install-deps.sh lab)"
+  exit 77
+fi
+# dockerd writes with the iptables firewalld passes its rules through; the
+# lab's own iptables (lab.sh, lab_ipt) must be the same one: Debian's
+# firewalld runs /usr/sbin/iptables, iptables-nft by default.
+export IPTABLES=iptables-nft
+backend=nftables
+
+lab_cleanup_trap
+lab_defer "$LAB_DIR/lab.sh" down
+"$LAB_DIR/lab.sh" up
+
+work=$(mktemp -d /tmp/portmap-lab-fwdockerd.XXXXXX)
+lab_defer rm -rf "$work"
+
+# --- firewalld first -----------------------------------------------------------
+stop_bus() {
+  local pid
+  pid=$(lab_fw_dbus_pid) || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  wait_for_pid_exit "$pid" 5 || kill -KILL "$pid" 2>/dev/null || true
+}
+lab_defer stop_bus
+lab_defer lab_fw_stop
+lab_fw_start
+lab_ok "firewalld running on $(lab_fw_bus_address) in $NS_HOST"
+
+# --- then dockerd, on the same bus -----------------------------------------------
+# Cleanup order (reverse): exporter, dockerd, firewalld, bus, lab.
+lab_defer "$LAB_DIR/dockerd.sh" stop
+DOCKERD_DBUS_SYSTEM_BUS_ADDRESS=$(lab_fw_bus_address) DOCKERD_FLUSH=no \
+  "$LAB_DIR/dockerd.sh" start
+docker_cli() { "$LAB_DIR/dockerd.sh" docker "$@"; }
+docker_pidfile=$LAB_STATE/docker/docker.pid
+
+# dockerd registered with firewalld: docker0 in the `docker` zone.
+docker0_in_docker_zone() {
+  [[ $(lab_fw_in_host firewall-cmd --get-zone-of-interface=docker0 2>/dev/null) == docker ]]
+}
+if wait_for 20 "docker0 in firewalld's docker zone" docker0_in_docker_zone; then
+  lab_ok "dockerd registered with firewalld: docker0 is in zone docker"
+else
+  lab_not_ok "docker0 is not in firewalld's docker zone: $(lab_fw_in_host \
+    firewall-cmd --get-zone-of-interface=docker0 2>&1 || true)"
+  sed 's/^/  dockerd: /' "$LAB_STATE/docker/dockerd.log" >&2 || true
+fi
+
+docker_cli run -d --name web -p 8080:80 portmap-lab-busybox /bin/busybox httpd -f -p 80 \
+  >/dev/null
+web_ports() { docker_cli port web 2>/dev/null || true; }
+web_mapped() { [[ $(web_ports) == *"-> 0.0.0.0:"* ]]; }
+if ! wait_for 20 "docker port web to show the IPv4 mapping" web_mapped; then
+  docker_cli ps -a >&2 || true
+  lab_die "docker port web: no IPv4 mapping"
+fi
+line=$(web_ports)
+line=$(grep -m1 -- '-> 0\.0\.0\.0:' <<<"$line")
+[[ $line =~ ^([0-9]+)/([a-z]+)\ -\>\ ([0-9.]+):([0-9]+)$ ]] || lab_die "docker port: '$line'"
+cip=$(docker_cli inspect -f '{{.NetworkSettings.IPAddress}}' web)
+published="proto=\"${BASH_REMATCH[2]}\" host_ip=\"${BASH_REMATCH[3]}\""
+published+=" host_port=\"${BASH_REMATCH[4]}\" container_ip=\"$cip\""
+published+=" container_port=\"${BASH_REMATCH[1]}\" backend=\"$backend\""
+lab_ok "docker port web: $line (container $cip)"
+
+# --- the exporter ----------------------------------------------------------------
+ip netns exec "$NS_HOST" env DBUS_SYSTEM_BUS_ADDRESS="$(lab_fw_bus_address)" \
+  "$exporter" --web.listen-address=127.0.0.1:0 --docker.pidfile="$docker_pidfile" \
+  </dev/null >"$work/stdout" 2>"$work/stderr" &
+exporter_pid=$!
+stop_exporter() {
+  kill -TERM "$exporter_pid" 2>/dev/null || return 0
+  wait_for_pid_exit "$exporter_pid" 5 || kill -KILL "$exporter_pid" 2>/dev/null || true
+}
+lab_defer stop_exporter
+show_exporter_log() { sed 's/^/  exporter: /' "$work/stderr" >&2; }
+listening() { grep -q 'msg="Listening on"' "$work/stderr"; }
+if ! wait_for 10 "the exporter to log its address" listening; then
+  show_exporter_log
+  lab_die "the exporter did not start"
+fi
+port=$(sed -n 's/.*msg="Listening on".*address=127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' \
+  "$work/stderr" | head -n1)
+[[ -n $port ]] || lab_die "no 127.0.0.1:PORT in the exporter's 'Listening on' line"
+lab_ok "exporter in $NS_HOST listens on 127.0.0.1:$port"
+
+scrape() {
+  ip netns exec "$NS_HOST" curl -sSf --max-time 15 "http://127.0.0.1:$port/metrics" \
+    >"$work/metrics" || {
+    show_exporter_log
+    lab_die "scrape of 127.0.0.1:$port/metrics failed"
+  }
+}
+# value NAME [LABEL=\"V\"...]: the one sample of NAME carrying all those pairs.
+value() {
+  local name=$1
+  shift
+  awk -v name="$name" -v want="$*" '
+    BEGIN { n = split(want, pairs, " ") }
+    index($0, name "{") == 1 || index($0, name " ") == 1 {
+      for (i = 1; i <= n; i++) if (index($0, pairs[i]) == 0) next
+      found++; v = $NF
+    }
+    END { print found == 1 ? v : (found ? "ambiguous" : "missing") }' "$work/metrics"
+}
+expect() {
+  local got
+  got=$(value "$1" "$2")
+  if [[ $got == "$3" ]]; then
+    lab_ok "$4: $1{$2} = $got"
+  else
+    lab_not_ok "$4: $1{$2} = $got, want $3"
+  fi
+}
+scraped_is() {
+  scrape
+  [[ $(value "$1" "$2") == "$3" ]]
+}
+is_number() { [[ $1 =~ ^[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?$ ]]; }
+chain_labels() { echo "backend=\"$backend\" family=\"ipv4\" table=\"$1\" chain=\"$2\""; }
+deletion_labels() { echo "family=\"ipv4\" table=\"$1\" chain=\"$2\""; }
+# Docker's chains, which firewalld's reload deletes (iptables -X), and base
+# chains, which it only flushes: their deletions must not move.
+watched=("nat DOCKER" "filter DOCKER" "filter DOCKER-USER" "filter DOCKER-ISOLATION-STAGE-1"
+  "filter DOCKER-ISOLATION-STAGE-2")
+base_chains=("nat PREROUTING" "nat OUTPUT" "filter FORWARD")
+
+echo "# firewalld first, then dockerd: the healthy state"
+scrape
+expect portmap_firewalld_up "" 1 "firewalld running"
+expect portmap_dockerd_up "" 1 "dockerd found through --docker.pidfile"
+expect portmap_scrape_collector_success 'collector="netfilter"' 1 "netfilter collector"
+fw_start=$(value portmap_firewalld_start_time_seconds "")
+dockerd_start=$(value portmap_dockerd_start_time_seconds "")
+if is_number "$fw_start" && is_number "$dockerd_start" &&
+  awk -v f="$fw_start" -v d="$dockerd_start" 'BEGIN { exit !(f > 0 && f < d) }'; then
+  lab_ok "firewalld start $fw_start < dockerd start $dockerd_start (healthy order)"
+else
+  lab_not_ok "firewalld start '$fw_start' not before dockerd start '$dockerd_start'"
+fi
+for tc in "${watched[@]}"; do
+  read -r table chain <<<"$tc"
+  expect portmap_netfilter_chain_present "$(chain_labels "$table" "$chain")" 1 \
+    "before reload: $table $chain"
+done
+expect portmap_published_port_info "$published" 1 "before reload: published port"
+reloads0=$(value portmap_firewalld_reloads_total "")
+declare -A deletions0
+for tc in "${watched[@]}" "${base_chains[@]}"; do
+  read -r table chain <<<"$tc"
+  deletions0[$tc]=$(value portmap_netfilter_chain_deletions_total "$(deletion_labels "$table" "$chain")")
+  is_number "${deletions0[$tc]}" || lab_not_ok "before reload: $table $chain deletions_total = ${deletions0[$tc]}"
+done
+is_number "$reloads0" || lab_die "portmap_firewalld_reloads_total = '$reloads0' before the reload"
+echo "  before: reloads_total=$reloads0 deletions nat DOCKER=${deletions0[nat DOCKER]}" \
+  "filter DOCKER=${deletions0[filter DOCKER]}"
+
+# --- the reload ----------------------------------------------------------------
+# nft monitor in dockerhost, across the reload: the evidence of what happened.
+ip netns exec "$NS_HOST" timeout 60 nft monitor \
+  </dev/null >"$work/nft-monitor.log" 2>&1 &
+monitor_pid=$!
+stop_monitor() {
+  kill -TERM "$monitor_pid" 2>/dev/null || true
+  wait "$monitor_pid" 2>/dev/null || true
+}
+lab_defer stop_monitor
+sleep 0.5 # nft monitor subscribes asynchronously; no event to wait for
+
+echo "# firewall-cmd --reload"
+lab_fw_reload
+reload_us=$(lab_now_us)
+want_reloads=$((${reloads0%.*} + 1))
+if wait_for 15 "reloads_total $want_reloads" scraped_is portmap_firewalld_reloads_total "" \
+  "$want_reloads"; then
+  lab_ok "Reloaded counted: reloads_total $reloads0 -> $want_reloads"
+else
+  lab_not_ok "reloads_total = $(value portmap_firewalld_reloads_total ""), want $want_reloads"
+fi
+
+# dockerd rebuilds on Reloaded, asynchronously: wait for the chains and the port.
+rebuilt() {
+  scrape
+  [[ $(value portmap_netfilter_chain_present "$(chain_labels nat DOCKER)") == 1 &&
+    $(value portmap_netfilter_chain_present "$(chain_labels filter DOCKER)") == 1 &&
+    $(value portmap_published_port_info "$published") == 1 ]]
+}
+if wait_for 30 "dockerd to rebuild its chains and the DNAT" rebuilt; then
+  lab_ok "dockerd rebuilt its chains after the reload ($((($(lab_now_us) - reload_us) / 1000)) ms after firewall-cmd --reload returned)"
+else
+  lab_not_ok "the chains or the published port did not come back"
+fi
+# Pinned (nft monitor agrees): one reload deletes each of Docker's chains
+# exactly once (firewalld's iptables-restore `-X`), and dockerd's rebuild
+# creates them again (`create chain`, comm "iptables": dockerd 20.10 sends
+# each rule through firewalld's direct.passthrough while firewalld runs; a ps
+# sampled during development showed /usr/sbin/iptables -w10 ... as children
+# of firewalld, not of dockerd).  The
+# exporter started after dockerd's own start-up reload (the one that makes the
+# docker zone), so the only wipe counted here is the test's.
+deletions_moved() {
+  local tc=$1 want=$2 table chain after
+  read -r table chain <<<"$tc"
+  after=$(value portmap_netfilter_chain_deletions_total "$(deletion_labels "$table" "$chain")")
+  if is_number "$after" && awk -v a="$after" -v b="${deletions0[$tc]}" -v w="$want" \
+    'BEGIN { exit !(a == b + w) }'; then
+    lab_ok "$table $chain deletions_total ${deletions0[$tc]} -> $after (+$want)"
+  else
+    lab_not_ok "$table $chain deletions_total ${deletions0[$tc]} -> $after, want +$want"
+  fi
+}
+for tc in "${watched[@]}"; do
+  read -r table chain <<<"$tc"
+  expect portmap_netfilter_chain_present "$(chain_labels "$table" "$chain")" 1 \
+    "after reload: $table $chain back"
+  deletions_moved "$tc" 1
+done
+# Base chains are flushed and re-declared (`add chain`), never deleted.
+for tc in "${base_chains[@]}"; do deletions_moved "$tc" 0; done
+expect portmap_published_port_info "$published" 1 "after reload: published port back"
+expect portmap_firewalld_up "" 1 "firewalld still running"
+expect portmap_firewalld_restarts_total "" 0 "a reload is no restart"
+
+# The port answers from outside again (DNAT rebuilt, docker zone in place).
+code=$(ip netns exec "$NS_OUT" curl -s -o /dev/null -w '%{http_code}' --max-time 5 \
+  "http://$UPLINK_HOST_IP:8080/" || true)
+echo "  outside -> $UPLINK_HOST_IP:8080 after the reload: HTTP '$code'"
+
+if [[ $code =~ ^[1-5][0-9][0-9]$ ]]; then
+  lab_ok "outside reaches the published port again (HTTP $code)"
+else
+  lab_not_ok "outside to $UPLINK_HOST_IP:8080 after the reload: no HTTP answer ($code)"
+fi
+expect portmap_firewalld_interface_zone_info 'interface="docker0" zone="docker"' 1 \
+  "after reload: docker0 still in zone docker"
+
+stop_monitor
+echo "# nft monitor across the reload: Docker's chain events, in order, and who committed them"
+# Each "# new generation N by process PID (COMM)" line follows its events.
+awk '/^(add|create|delete) chain ip (nat|filter) DOCKER/ { sub(/ \{.*/, ""); ev[n++] = $0 }
+  /^# new generation/ {
+    for (i = 0; i < n; i++) printf "  %s  [%s]\n", ev[i], $NF
+    n = 0
+  }' "$work/nft-monitor.log"
+echo "  ($(grep -c '^# new generation' "$work/nft-monitor.log" || true) generations in all)"
+
+if lab_pid_gone "$exporter_pid"; then
+  lab_not_ok "the exporter died during the test"
+  show_exporter_log
+else
+  lab_ok "the exporter is still running"
+fi
+lab_finish
