@@ -217,6 +217,10 @@ class NetfilterCollector : public Collector {
                                 "Deletions of a watched (Docker) nf_tables chain seen since the "
                                 "exporter started.",
                                 MetricType::Counter);
+    auto rule_deletions = MakeFamily("portmap_netfilter_rule_deletions_total",
+                                     "Rules deleted from a watched (Docker) nf_tables chain seen "
+                                     "since the exporter started.",
+                                     MetricType::Counter);
     auto last = MakeFamily("portmap_netfilter_last_change_info",
                            "The process that made the last nf_tables commit "
                            "(NFTA_GEN_PROC_NAME).",
@@ -234,11 +238,18 @@ class NetfilterCollector : public Collector {
           {{"family", std::get<0>(key)}, {"table", std::get<1>(key)}, {"chain", std::get<2>(key)}},
           static_cast<double>(n));
     }
+    for (const auto& [key, n] : snap.rule_deletions) {
+      AddSample(
+          &rule_deletions,
+          {{"family", std::get<0>(key)}, {"table", std::get<1>(key)}, {"chain", std::get<2>(key)}},
+          static_cast<double>(n));
+    }
     if (snap.ruleset_changes > 0) AddSample(&last, {{"process", snap.last_process}}, 1);
     AddSample(&when, {}, snap.last_change_seconds);
     AddSample(&resyncs, {}, static_cast<double>(snap.resyncs));
     out->push_back(std::move(changes));
     out->push_back(std::move(deletions));
+    out->push_back(std::move(rule_deletions));
     out->push_back(std::move(last));
     out->push_back(std::move(when));
     out->push_back(std::move(resyncs));

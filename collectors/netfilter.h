@@ -32,6 +32,10 @@
 //   portmap_netfilter_chain_deletions_total{family,table,chain}
 //                                         deletions of watched chains, 0 for
 //                                         every watched chain ever seen
+//   portmap_netfilter_rule_deletions_total{family,table,chain}
+//                                         rules deleted from watched chains
+//                                         (NFT_MSG_DELRULE; a flush that
+//                                         keeps the chain), same chains
 //   portmap_netfilter_last_change_info{process}
 //                                         1; the process that made the last
 //                                         commit (NFTA_GEN_PROC_NAME, e.g.

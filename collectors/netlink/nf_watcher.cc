@@ -30,12 +30,18 @@ bool NetfilterEventState::IsWatched(const NftChainInfo& c) {
          IsDockerRelevantChain(c.name, c.hook.has_value());
 }
 
+// A watched chain is known from now on: its counters exist, at 0 if new.
+void NetfilterEventState::See(const NfWatchedChain& key) {
+  snap_.deletions.try_emplace(key, 0);
+  snap_.rule_deletions.try_emplace(key, 0);
+}
+
 void NetfilterEventState::Seed(const std::vector<NftChainInfo>& chains) {
   present_.clear();
   for (const NftChainInfo& c : chains) {
     if (!IsWatched(c)) continue;
     present_.insert(Key(c));
-    snap_.deletions.try_emplace(Key(c), 0);
+    See(Key(c));
   }
 }
 
@@ -43,11 +49,16 @@ void NetfilterEventState::OnMessages(const NftMessages& msgs, double now) {
   for (const NftChainInfo& c : msgs.chains) {
     if (!IsWatched(c)) continue;
     present_.insert(Key(c));
-    snap_.deletions.try_emplace(Key(c), 0);
+    See(Key(c));
+  }
+  for (const NftRuleInfo& r : msgs.deleted_rules) {
+    auto it = snap_.rule_deletions.find({NftFamilyName(r.family), r.table, r.chain});
+    if (it != snap_.rule_deletions.end()) ++it->second;
   }
   for (const NftChainInfo& c : msgs.deleted_chains) {
     if (!IsWatched(c)) continue;  // a DELCHAIN event carries the hook of a base chain
     present_.erase(Key(c));
+    See(Key(c));
     ++snap_.deletions[Key(c)];
   }
   for (const NftGeneration& g : msgs.gens) {
@@ -67,7 +78,7 @@ void NetfilterEventState::OnResync(const std::vector<NftChainInfo>& chains) {
   for (const NfWatchedChain& k : present_) {
     if (!now.contains(k)) ++snap_.deletions[k];
   }
-  for (const NfWatchedChain& k : now) snap_.deletions.try_emplace(k, 0);
+  for (const NfWatchedChain& k : now) See(k);
   present_ = std::move(now);
 }
 
@@ -123,7 +134,8 @@ void NetfilterWatcher::Run(const std::stop_token& stop) {
   const NetlinkCallback on_message = [this](const nlmsghdr* nlh) {
     NftMessages msgs;
     if (DecodeNftMessage(nlh, &msgs) == MNL_CB_OK &&
-        (!msgs.gens.empty() || !msgs.chains.empty() || !msgs.deleted_chains.empty())) {
+        (!msgs.gens.empty() || !msgs.chains.empty() || !msgs.deleted_chains.empty() ||
+         !msgs.deleted_rules.empty())) {
       const double now = WallNow();
       std::lock_guard<std::mutex> lock(mu_);
       state_.OnMessages(msgs, now);

@@ -9,6 +9,12 @@
 //                    the wall time
 //   NFT_MSG_NEWCHAIN a watched chain appeared
 //   NFT_MSG_DELCHAIN a watched chain went away: counted per chain
+//   NFT_MSG_DELRULE  a rule left a watched chain: counted per chain.  The
+//                    kernel notifies each rule on its own, also for a flush
+//                    (`iptables -F`, a DELRULE without a handle), so a flush
+//                    that keeps the chain and a refill between two scrapes
+//                    still shows; a rule replaced in place (`iptables -R`)
+//                    counts as one deletion
 // Watched chains are Docker's (IsDockerRelevantChain) in the nat and filter
 // tables of the ip and ip6 families.  Events cover nf_tables only; legacy
 // x_tables has no notifications.
@@ -16,7 +22,8 @@
 // Lost events: on ENOBUFS the watcher re-reads the watched chains
 // (NftablesReader), counts a resync, and counts a deletion for every chain
 // it held that is gone (a chain deleted and re-created within the lost
-// burst is invisible; the resync counter says that may have happened).
+// burst is invisible, and so are rule deletions in it; the resync counter
+// says that may have happened).
 //
 // The socket lives in the network namespace of the constructing thread.
 //
@@ -54,6 +61,8 @@ struct NetfilterEventSnapshot {
   double last_change_seconds = 0;  // Unix time; 0 when none was seen
   // Every watched chain seen present or deleted, with its deletion count.
   std::map<NfWatchedChain, uint64_t> deletions;
+  // The same chains (same keys), with the rules deleted from each.
+  std::map<NfWatchedChain, uint64_t> rule_deletions;
 };
 
 // The bookkeeping, without I/O or locking (unit-tested directly).
@@ -62,7 +71,9 @@ class NetfilterEventState {
   // The watched chains present when the watcher starts listening.
   void Seed(const std::vector<NftChainInfo>& chains);
   // Decoded messages, observed at `now` (Unix seconds); within one call,
-  // new chains are applied before deleted ones.
+  // new chains are applied before deleted rules, and those before deleted
+  // chains.  A deleted rule counts when its chain is a watched chain already
+  // seen (a DELRULE carries no hook to tell a base chain by).
   void OnMessages(const NftMessages& msgs, double now);
   // After lost events: the watched chains present now.
   void OnResync(const std::vector<NftChainInfo>& chains);
@@ -73,6 +84,8 @@ class NetfilterEventState {
   static bool IsWatched(const NftChainInfo& chain);
 
  private:
+  void See(const NfWatchedChain& key);
+
   std::set<NfWatchedChain> present_;
   NetfilterEventSnapshot snap_;
 };

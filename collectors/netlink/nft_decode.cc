@@ -103,6 +103,12 @@ int DecodeNftMessage(const nlmsghdr* nlh, NftMessages* out) {
       out->rules.push_back(std::move(rule));
       return MNL_CB_OK;
     }
+    case NFT_MSG_DELRULE: {
+      NftRuleInfo rule;
+      if (DecodeNftRuleMessage(nlh, &rule) != MNL_CB_OK) return MNL_CB_ERROR;
+      out->deleted_rules.push_back(std::move(rule));
+      return MNL_CB_OK;
+    }
     default:
       return MNL_CB_OK;
   }

@@ -90,6 +90,7 @@ struct NftMessages {
   std::vector<NftChainInfo> chains;          // NFT_MSG_NEWCHAIN
   std::vector<NftRuleInfo> rules;            // NFT_MSG_NEWRULE
   std::vector<NftChainInfo> deleted_chains;  // NFT_MSG_DELCHAIN (events)
+  std::vector<NftRuleInfo> deleted_rules;    // NFT_MSG_DELRULE (events)
   std::vector<uint16_t> generations;
 };
 

@@ -2,7 +2,9 @@
 # lab.netfilter / lab.netfilter.legacy (issue 4): the exporter runs inside the
 # lab's dockerhost namespace and its netfilter collector reports the lab's
 # Docker chains as `iptables -S` counts them, the published port, the FORWARD
-# policy, counters that move with traffic; then firewalld's wipe
+# policy, counters that move with traffic; then a flush of nat DOCKER that
+# keeps the chain, refilled before the next scrape, reads as rule deletions
+# (nftables backend); then firewalld's wipe
 # (`fault.sh chain flush`) reads as chain_present 0; then both iptables
 # backends holding rules at once are both reported; and an exporter without
 # CAP_NET_ADMIN says why, with success 0.
@@ -184,6 +186,34 @@ if [[ $(value portmap_netfilter_chain_present "backend=\"$other_backend\"") != m
   lab_not_ok "no $other_backend series expected before $other writes rules"
 else
   lab_ok "no $other_backend series while $other holds no Docker rules"
+fi
+
+echo "# nat DOCKER flushed and refilled between two scrapes (the chain stays)"
+docker_labels=$(chain_labels "$backend" nat DOCKER)
+rule_deletions_before=$(value portmap_netfilter_rule_deletions_total \
+  'family="ipv4" table="nat" chain="DOCKER"')
+mapfile -t docker_rules < <(lab_ipt -t nat -S DOCKER | grep '^-A' || true)
+((${#docker_rules[@]} >= 1)) || lab_die "nat DOCKER holds no rule to flush"
+lab_ipt -t nat -F DOCKER
+for line in "${docker_rules[@]}"; do
+  read -ra args <<<"$line" # Docker's rules carry no quoted words
+  lab_ipt -t nat "${args[@]}"
+done
+scrape "$main_port"
+expect portmap_netfilter_chain_present "$docker_labels" 1 "after refill: nat DOCKER"
+expect portmap_netfilter_chain_rules "$docker_labels" "${#docker_rules[@]}" \
+  "after refill: nat DOCKER looks unchanged"
+expect portmap_published_port_info "$published backend=\"$backend\"" 1 "after refill: port"
+if [[ $backend == nftables ]]; then
+  # Seen by the event watcher, between the two scrapes: one DELRULE per rule.
+  if [[ $rule_deletions_before =~ ^[0-9]+$ ]]; then
+    expect portmap_netfilter_rule_deletions_total 'family="ipv4" table="nat" chain="DOCKER"' \
+      "$((rule_deletions_before + ${#docker_rules[@]}))" "after refill: flushed rules counted"
+  else
+    lab_not_ok "rule_deletions_total{nat DOCKER} before the flush = '$rule_deletions_before'"
+  fi
+  expect portmap_netfilter_chain_deletions_total 'family="ipv4" table="nat" chain="DOCKER"' 0 \
+    "after refill: no chain deletion"
 fi
 
 echo "# fault.sh chain flush (firewalld's wipe)"

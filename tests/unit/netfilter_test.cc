@@ -234,6 +234,7 @@ TEST(NetfilterTest, EventFamilies) {
   events->snap.last_process = "firewalld";
   events->snap.last_change_seconds = 1700000000;
   events->snap.deletions[{"ipv4", "filter", "DOCKER-USER"}] = 2;
+  events->snap.rule_deletions[{"ipv4", "nat", "DOCKER"}] = 3;
   auto src = std::make_unique<FakeSource>();
   src->nft = NftChains("lab_docker_ipt189.hex");
   auto collector = NewNetfilterCollectorWithSource(std::move(src), std::move(events));
@@ -247,6 +248,8 @@ TEST(NetfilterTest, EventFamilies) {
       s.samples
           ["portmap_netfilter_chain_deletions_total{family=ipv4,table=filter,chain=DOCKER-USER,}"],
       2);
+  EXPECT_EQ(
+      s.samples["portmap_netfilter_rule_deletions_total{family=ipv4,table=nat,chain=DOCKER,}"], 3);
 }
 
 TEST(NetfilterTest, WatcherNotListeningIsAnError) {

@@ -1,6 +1,7 @@
 // The nf_tables event bookkeeping on events recorded from the lab while
-// `fault.sh chain flush` and `fault.sh rules restore` ran (iptables-nft
-// 1.8.9), and the watcher itself against the real kernel when allowed.
+// `fault.sh chain flush` and `fault.sh rules restore` ran, and while
+// `iptables -t nat -F DOCKER` flushed a kept chain (iptables-nft 1.8.9), and
+// the watcher itself against the real kernel when allowed.
 #include "collectors/netlink/nf_watcher.h"
 
 #include <gtest/gtest.h>
@@ -56,6 +57,7 @@ TEST(NfWatcherTest, ChainFlushCountsEachWatchedChainOnce) {
   state.OnMessages(LoadEvents("events_chain_flush.hex"), 1000);
   const NetfilterEventSnapshot& s = state.snapshot();
   EXPECT_EQ(s.deletions.at({"ipv4", "nat", "DOCKER"}), 1u);
+  EXPECT_EQ(s.rule_deletions.at({"ipv4", "nat", "DOCKER"}), 2u);  // flushed, then deleted
   EXPECT_EQ(s.deletions.at({"ipv4", "filter", "DOCKER"}), 1u);
   EXPECT_EQ(s.deletions.at({"ipv4", "filter", "DOCKER-USER"}), 1u);
   EXPECT_EQ(s.deletions.at({"ipv4", "filter", "DOCKER-ISOLATION-STAGE-1"}), 1u);
@@ -65,6 +67,36 @@ TEST(NfWatcherTest, ChainFlushCountsEachWatchedChainOnce) {
   EXPECT_GE(s.ruleset_changes, 1u);
   EXPECT_EQ(s.last_process, "iptables-nft");
   EXPECT_EQ(s.last_change_seconds, 1000);
+}
+
+TEST(NfWatcherTest, FlushKeepingTheChainCountsEachRule) {
+  // The kernel notifies a flush (DELRULE without a handle) rule by rule.
+  const NftMessages msgs = LoadEvents("events_nat_docker_flush_rules.hex");
+  ASSERT_EQ(msgs.deleted_rules.size(), 2u);
+  for (const NftRuleInfo& r : msgs.deleted_rules) {
+    EXPECT_EQ(r.family, NFPROTO_IPV4);
+    EXPECT_EQ(r.table, "nat");
+    EXPECT_EQ(r.chain, "DOCKER");
+  }
+  EXPECT_TRUE(msgs.deleted_chains.empty());
+  EXPECT_EQ(msgs.gens.size(), 1u);
+
+  NetfilterEventState state;
+  state.Seed(LabChains());
+  state.OnMessages(msgs, 1000);
+  const NetfilterEventSnapshot& s = state.snapshot();
+  EXPECT_EQ(s.rule_deletions.at({"ipv4", "nat", "DOCKER"}), 2u);
+  EXPECT_EQ(s.deletions.at({"ipv4", "nat", "DOCKER"}), 0u);  // the chain stays
+  EXPECT_EQ(s.rule_deletions.at({"ipv4", "filter", "DOCKER"}), 0u);
+  EXPECT_EQ(s.rule_deletions.size(), s.deletions.size());  // the same chains
+}
+
+TEST(NfWatcherTest, RuleDeletionsOfUnseenChainsAreNotCounted) {
+  NetfilterEventState state;  // nat DOCKER never seen: a foreign chain for all it knows
+  state.Seed({Chain("filter", "DOCKER-USER")});
+  state.OnMessages(LoadEvents("events_nat_docker_flush_rules.hex"), 1);
+  EXPECT_EQ(state.snapshot().rule_deletions.count({"ipv4", "nat", "DOCKER"}), 0u);
+  EXPECT_EQ(state.snapshot().rule_deletions.at({"ipv4", "filter", "DOCKER-USER"}), 0u);
 }
 
 TEST(NfWatcherTest, RestoreAfterFlushThenResyncSeesNothingLost) {
