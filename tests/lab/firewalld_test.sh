@@ -33,6 +33,7 @@ lab_defer "$LAB_DIR/lab.sh" down
 "$LAB_DIR/lab.sh" up
 
 work=$(mktemp -d /tmp/portmap-lab-firewalld.XXXXXX)
+LAB_METRICS=$work/metrics
 lab_defer rm -rf "$work"
 
 # --- dockerd stand-in, started before firewalld --------------------------------
@@ -78,27 +79,6 @@ scrape() {
   scrape_ms=$((($(lab_now_us) - start) / 1000))
 }
 
-# value NAME [LABEL=\"V\"...]: the one sample of NAME carrying all those pairs.
-value() {
-  local name=$1
-  shift
-  awk -v name="$name" -v want="$*" '
-    BEGIN { n = split(want, pairs, " ") }
-    index($0, name "{") == 1 || index($0, name " ") == 1 {
-      for (i = 1; i <= n; i++) if (index($0, pairs[i]) == 0) next
-      found++; v = $NF
-    }
-    END { print found == 1 ? v : (found ? "ambiguous" : "missing") }' "$work/metrics"
-}
-expect() {
-  local got
-  got=$(value "$1" "$2")
-  if [[ $got == "$3" ]]; then
-    lab_ok "$4: $1{$2} = $got"
-  else
-    lab_not_ok "$4: $1{$2} = $got, want $3"
-  fi
-}
 # scraped_is NAME LABELS WANT: for wait_for (signals arrive asynchronously).
 scraped_is() {
   scrape

@@ -19,6 +19,7 @@ lab_defer "$LAB_DIR/lab.sh" down
 "$LAB_DIR/lab.sh" up
 
 work=$(mktemp -d /tmp/portmap-lab-forwarding.XXXXXX)
+LAB_METRICS=$work/metrics
 lab_defer rm -rf "$work"
 
 # Port 0: the kernel picks a free port, the exporter logs it.
@@ -51,31 +52,6 @@ scrape() {
     show_exporter_log
     lab_die "scrape of 127.0.0.1:$port/metrics failed"
   }
-}
-
-# value NAME LABEL=\"V\"...: the one sample of NAME carrying all those label
-# pairs, whatever the label order; "missing" or "ambiguous" otherwise.
-value() {
-  local name=$1
-  shift
-  awk -v name="$name" -v want="$*" '
-    BEGIN { n = split(want, pairs, " ") }
-    index($0, name "{") == 1 {
-      for (i = 1; i <= n; i++) if (index($0, pairs[i]) == 0) next
-      found++; v = $NF
-    }
-    END { print found == 1 ? v : (found ? "ambiguous" : "missing") }' "$work/metrics"
-}
-
-# expect NAME LABELS WANT DESCRIPTION
-expect() {
-  local got
-  got=$(value "$1" "$2")
-  if [[ $got == "$3" ]]; then
-    lab_ok "$4: $1{$2} = $got"
-  else
-    lab_not_ok "$4: $1{$2} = $got, want $3"
-  fi
 }
 
 # Every ipv4 interface gauge as "interface value" lines, sorted.

@@ -311,3 +311,33 @@ lab_rules_apply() {
   lab_ipt -t filter -A DOCKER-ISOLATION-STAGE-2 -j RETURN
   lab_ipt -t filter -A DOCKER-USER -j RETURN
 }
+
+# --- reading a scrape -----------------------------------------------------------
+# The lab tests save a /metrics body to the file named by LAB_METRICS and read
+# it with these two.
+
+# value NAME [LABEL="V"...]: the one sample of NAME carrying all those label
+# pairs, whatever the label order (an unlabelled series when none are given);
+# "missing" or "ambiguous" otherwise.
+value() {
+  local name=$1
+  shift
+  awk -v name="$name" -v want="$*" '
+    BEGIN { n = split(want, pairs, " ") }
+    index($0, name "{") == 1 || index($0, name " ") == 1 {
+      for (i = 1; i <= n; i++) if (index($0, pairs[i]) == 0) next
+      found++; v = $NF
+    }
+    END { print found == 1 ? v : (found ? "ambiguous" : "missing") }' "${LAB_METRICS:?set LAB_METRICS to the scraped file}"
+}
+
+# expect NAME LABELS WANT DESCRIPTION: one ok/not ok line.
+expect() {
+  local got
+  got=$(value "$1" "$2")
+  if [[ $got == "$3" ]]; then
+    lab_ok "$4: $1{$2} = $got"
+  else
+    lab_not_ok "$4: $1{$2} = $got, want $3"
+  fi
+}

@@ -53,6 +53,7 @@ if [[ $mode == dockerd ]]; then
 fi
 
 work=$(mktemp -d /tmp/portmap-lab-netfilter.XXXXXX)
+LAB_METRICS=$work/metrics
 lab_defer rm -rf "$work"
 chmod 755 "$work"
 
@@ -90,28 +91,6 @@ scrape() {
     >"$work/metrics" || lab_die "scrape of 127.0.0.1:$1/metrics failed"
 }
 
-# value NAME LABEL=\"V\"...: the one sample of NAME carrying all those label
-# pairs, whatever the label order; "missing" or "ambiguous" otherwise.
-value() {
-  local name=$1
-  shift
-  awk -v name="$name" -v want="$*" '
-    BEGIN { n = split(want, pairs, " ") }
-    index($0, name "{") == 1 {
-      for (i = 1; i <= n; i++) if (index($0, pairs[i]) == 0) next
-      found++; v = $NF
-    }
-    END { print found == 1 ? v : (found ? "ambiguous" : "missing") }' "$work/metrics"
-}
-expect() {
-  local got
-  got=$(value "$1" "$2")
-  if [[ $got == "$3" ]]; then
-    lab_ok "$4: $1{$2} = $got"
-  else
-    lab_not_ok "$4: $1{$2} = $got, want $3"
-  fi
-}
 chain_labels() { echo "backend=\"$1\" family=\"ipv4\" table=\"$2\" chain=\"$3\""; }
 # What `iptables -S` says: the -A lines of one chain.
 ipt_count() { lab_ipt -t "$1" -S "$2" | grep -c '^-A' || true; }
