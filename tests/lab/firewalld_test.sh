@@ -43,26 +43,11 @@ cp "$LAB_STATE/dockerd.pid" "$work/docker.pid"
 lab_fw_bus
 
 # --- the exporter --------------------------------------------------------------
-ip netns exec "$NS_HOST" env DBUS_SYSTEM_BUS_ADDRESS="$(lab_fw_bus_address)" \
-  "$exporter" --web.listen-address=127.0.0.1:0 --docker.pidfile="$work/docker.pid" \
-  </dev/null >"$work/stdout" 2>"$work/stderr" &
-exporter_pid=$!
-stop_exporter() {
-  kill -TERM "$exporter_pid" 2>/dev/null || return 0
-  wait_for_pid_exit "$exporter_pid" 5 || kill -KILL "$exporter_pid" 2>/dev/null || true
-}
-lab_defer stop_exporter
-show_exporter_log() { sed 's/^/  exporter: /' "$work/stderr" >&2; }
-
-listening() { grep -q 'msg="Listening on"' "$work/stderr"; }
-if ! wait_for 10 "the exporter to log its address" listening; then
-  show_exporter_log
-  lab_die "the exporter did not start"
-fi
-port=$(sed -n 's/.*msg="Listening on".*address=127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' \
-  "$work/stderr" | head -n1)
-[[ -n $port ]] || lab_die "no 127.0.0.1:PORT in the exporter's 'Listening on' line"
-lab_ok "exporter in $NS_HOST listens on 127.0.0.1:$port"
+exporter_pid="" exporter_port="" # set by lab_start_exporter
+lab_start_exporter exporter "$work" "$exporter" env DBUS_SYSTEM_BUS_ADDRESS="$(lab_fw_bus_address)" \
+  -- --docker.pidfile="$work/docker.pid"
+port=$exporter_port
+show_exporter_log() { sed 's/^/  exporter: /' "$work/exporter.stderr" >&2; }
 
 # scrape [TIMEOUT_HEADER_SECONDS]: /metrics into $work/metrics; the elapsed
 # milliseconds into $scrape_ms.

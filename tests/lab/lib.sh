@@ -341,3 +341,48 @@ expect() {
     lab_not_ok "$4: $1{$2} = $got, want $3"
   fi
 }
+
+# --- the exporter under test -----------------------------------------------------
+# lab_start_exporter NAME DIR EXPORTER [WRAPPER...] [-- ARGS...]
+#   Runs EXPORTER inside $NS_HOST on 127.0.0.1 with a kernel-chosen port,
+#   behind WRAPPER (e.g. `env DBUS_SYSTEM_BUS_ADDRESS=...`, `setpriv ...`),
+#   with ARGS; logs to DIR/NAME.stdout and DIR/NAME.stderr.  Waits (10 s) for
+#   its "Listening on" line, sets ${NAME}_pid and ${NAME}_port, and stops it
+#   at cleanup (TERM, then KILL after 5 s).
+lab_start_exporter() {
+  local name=$1 dir=$2 binary=$3
+  shift 3
+  local -a wrapper=()
+  while (($#)) && [[ $1 != -- ]]; do
+    wrapper+=("$1")
+    shift
+  done
+  (($#)) && shift
+  ip netns exec "$NS_HOST" "${wrapper[@]}" "$binary" --web.listen-address=127.0.0.1:0 "$@" \
+    </dev/null >"$dir/$name.stdout" 2>"$dir/$name.stderr" &
+  local pid=$!
+  printf -v "${name}_pid" '%s' "$pid"
+  lab_defer lab_stop_pid "$pid"
+  local log=$dir/$name.stderr
+  # shellcheck disable=SC2317  # called through wait_for
+  lab_exporter_listening() { grep -q 'msg="Listening on"' "$1"; }
+  if ! wait_for 10 "exporter $name to log its address" lab_exporter_listening "$log"; then
+    sed 's/^/  exporter: /' "$log" >&2
+    lab_die "exporter $name did not start (exited: $(lab_pid_gone "$pid" && echo yes || echo no))"
+  fi
+  local port
+  port=$(sed -n 's/.*msg="Listening on".*address=127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' "$log" |
+    head -n1)
+  [[ -n $port ]] || {
+    sed 's/^/  exporter: /' "$log" >&2
+    lab_die "no 127.0.0.1:PORT in exporter $name's 'Listening on' line"
+  }
+  printf -v "${name}_port" '%s' "$port"
+  lab_ok "exporter $name in $NS_HOST listens on 127.0.0.1:$port"
+}
+
+# lab_stop_pid PID: TERM, then KILL if it has not exited within 5 s.
+lab_stop_pid() {
+  kill -TERM "$1" 2>/dev/null || return 0
+  wait_for_pid_exit "$1" 5 || kill -KILL "$1" 2>/dev/null || true
+}

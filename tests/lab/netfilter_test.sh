@@ -58,32 +58,13 @@ lab_defer rm -rf "$work"
 chmod 755 "$work"
 
 main_port="" unpriv_port="" # set by start_exporter
-# start_exporter NAME [setpriv ARGS...]: an exporter with only the netfilter
-# collector, on a kernel-chosen port; sets ${NAME}_port.
+# start_exporter NAME [WRAPPER...]: an exporter with only the netfilter
+# collector; sets ${NAME}_port (lab_start_exporter).
 start_exporter() {
   local name=$1
   shift
-  ip netns exec "$NS_HOST" "$@" "$exporter" --web.listen-address=127.0.0.1:0 \
-    --collector.disable-defaults --collector.netfilter \
-    </dev/null >"$work/$name.stdout" 2>"$work/$name.stderr" &
-  local pid=$!
-  echo "$pid" >"$work/$name.pid"
-  lab_defer stop_pid "$pid"
-  listening() { grep -q 'msg="Listening on"' "$work/$name.stderr"; }
-  if ! wait_for 10 "exporter $name to log its address" listening; then
-    sed 's/^/  exporter: /' "$work/$name.stderr" >&2
-    lab_die "exporter $name did not start"
-  fi
-  local port
-  port=$(sed -n 's/.*msg="Listening on".*address=127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' \
-    "$work/$name.stderr" | head -n1)
-  [[ -n $port ]] || lab_die "no 127.0.0.1:PORT in exporter $name's log"
-  printf -v "${name}_port" '%s' "$port"
-  lab_ok "exporter $name in $NS_HOST listens on 127.0.0.1:$port"
-}
-stop_pid() {
-  kill -TERM "$1" 2>/dev/null || return 0
-  wait_for_pid_exit "$1" 5 || kill -KILL "$1" 2>/dev/null || true
+  lab_start_exporter "$name" "$work" "$exporter" "$@" -- \
+    --collector.disable-defaults --collector.netfilter
 }
 
 scrape() {
