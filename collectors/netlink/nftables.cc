@@ -118,28 +118,11 @@ NetlinkStatus NftablesReader::ReadOnce(const std::vector<uint8_t>& families,
   for (const NftChainInfo& c : std::vector<NftChainInfo>(msgs.chains)) {
     if (!wanted_table(c.family, c.table) || !want(c)) continue;
     NfChain chain;
-    chain.family = NftFamilyName(c.family);
-    chain.table = c.table;
-    chain.name = c.name;
-    chain.base = c.hook.has_value();
-    if (c.policy.has_value()) chain.policy_accept = *c.policy == NF_ACCEPT;
-    msgs.rules.clear();
-    st = DumpInto(NFT_MSG_GETRULE, c.family,
-                  {{NFTA_RULE_TABLE, c.table}, {NFTA_RULE_CHAIN, c.name}}, deadline, &msgs);
+    st = ReadChain(c, deadline, &msgs, &chain);
     if (!st.ok()) return st;
-    for (NftRuleInfo& r : msgs.rules) {
-      // The kernel filters; this guards against one that ignores the filter.
-      if (r.table == c.table && r.chain == c.name) chain.rules.push_back(std::move(r.rule));
-    }
     out->chains.push_back(std::move(chain));
   }
-  NftGeneration after;
-  st = ReadGeneration(deadline, &after);
-  if (!st.ok()) return st;
-  const bool straddled = !NftReadConsistent(gen.id, after.id, msgs.generations);
-  if (straddled) return NetlinkStatus::Errno(EAGAIN, "nf_tables ruleset changed during the read");
-  out->generation = gen.id;
-  return NetlinkStatus::Ok();
+  return FinishRead(gen.id, msgs, deadline, out);
 }
 
 NetlinkStatus NftablesReader::ReadNamedOnce(const std::vector<uint8_t>& families,
@@ -176,30 +159,47 @@ NetlinkStatus NftablesReader::ReadNamedOnce(const std::vector<uint8_t>& families
       if (msgs.chains.empty()) continue;
       const NftChainInfo c = msgs.chains.front();
       NfChain chain;
-      chain.family = NftFamilyName(c.family);
-      chain.table = c.table;
-      chain.name = c.name;
-      chain.base = c.hook.has_value();
-      if (c.policy.has_value()) chain.policy_accept = *c.policy == NF_ACCEPT;
-      msgs.rules.clear();
-      st = DumpInto(NFT_MSG_GETRULE, c.family,
-                    {{NFTA_RULE_TABLE, c.table}, {NFTA_RULE_CHAIN, c.name}}, deadline, &msgs);
+      st = ReadChain(c, deadline, &msgs, &chain);
       if (!st.ok()) return st;
-      for (NftRuleInfo& r : msgs.rules) {
-        if (r.table != c.table || r.chain != c.name) continue;
-        if (!r.rule.jump.empty() && follow(r.rule.jump)) queue.push_back(r.rule.jump);
-        chain.rules.push_back(std::move(r.rule));
+      for (const NfRule& rule : chain.rules) {
+        if (!rule.jump.empty() && follow(rule.jump)) queue.push_back(rule.jump);
       }
       out->chains.push_back(std::move(chain));
     }
   }
-  NftGeneration after;
-  st = ReadGeneration(deadline, &after);
+  return FinishRead(gen.id, msgs, deadline, out);
+}
+
+NetlinkStatus NftablesReader::ReadChain(const NftChainInfo& c,
+                                        std::chrono::steady_clock::time_point deadline,
+                                        NftMessages* msgs, NfChain* chain) {
+  chain->family = NftFamilyName(c.family);
+  chain->table = c.table;
+  chain->name = c.name;
+  chain->base = c.hook.has_value();
+  if (c.policy.has_value()) chain->policy_accept = *c.policy == NF_ACCEPT;
+  msgs->rules.clear();
+  NetlinkStatus st =
+      DumpInto(NFT_MSG_GETRULE, c.family, {{NFTA_RULE_TABLE, c.table}, {NFTA_RULE_CHAIN, c.name}},
+               deadline, msgs);
   if (!st.ok()) return st;
-  if (!NftReadConsistent(gen.id, after.id, msgs.generations)) {
+  for (NftRuleInfo& r : msgs->rules) {
+    // The kernel filters; this guards against one that ignores the filter.
+    if (r.table == c.table && r.chain == c.name) chain->rules.push_back(std::move(r.rule));
+  }
+  return NetlinkStatus::Ok();
+}
+
+NetlinkStatus NftablesReader::FinishRead(uint32_t first_generation, const NftMessages& msgs,
+                                         std::chrono::steady_clock::time_point deadline,
+                                         NftRuleset* out) {
+  NftGeneration after;
+  NetlinkStatus st = ReadGeneration(deadline, &after);
+  if (!st.ok()) return st;
+  if (!NftReadConsistent(first_generation, after.id, msgs.generations)) {
     return NetlinkStatus::Errno(EAGAIN, "nf_tables ruleset changed during the read");
   }
-  out->generation = gen.id;
+  out->generation = first_generation;
   return NetlinkStatus::Ok();
 }
 

@@ -163,6 +163,15 @@ class NftablesReader {
                          const std::vector<std::pair<uint16_t, std::string>>& attrs,
                          std::chrono::steady_clock::time_point deadline, NftMessages* out,
                          bool dump = true);
+  // One chain's attributes and its rules (a GETRULE dump filtered by table
+  // and chain) into *chain; dumps into *msgs so its generations accumulate
+  // for FinishRead.
+  NetlinkStatus ReadChain(const NftChainInfo& c, std::chrono::steady_clock::time_point deadline,
+                          NftMessages* msgs, NfChain* chain);
+  // Reads the generation again; EAGAIN when a commit fell inside the read
+  // that began at `first_generation`.
+  NetlinkStatus FinishRead(uint32_t first_generation, const NftMessages& msgs,
+                           std::chrono::steady_clock::time_point deadline, NftRuleset* out);
   NetlinkStatus ReadNamedOnce(const std::vector<uint8_t>& families,
                               const std::vector<std::string>& tables,
                               const std::vector<std::string>& names,
