@@ -116,8 +116,7 @@ class FirewalldCollector : public Collector {
     std::string errors;
     auto note = [&errors](const CallStatus& cs) {
       if (cs.ok()) return true;
-      if (!errors.empty()) errors += "; ";
-      errors += cs.message;
+      AppendError(&errors, cs.message);
       return false;
     };
     std::string version;

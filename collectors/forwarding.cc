@@ -177,11 +177,6 @@ class ForwardingCollector : public Collector {
     out->push_back(std::move(resyncs));
   }
 
-  static void AppendError(std::string* errors, const std::string& error) {
-    if (!errors->empty()) *errors += "; ";
-    *errors += error;
-  }
-
   const Paths paths_;
   const std::unique_ptr<ForwardingEvents> events_;
 };

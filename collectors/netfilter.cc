@@ -83,11 +83,6 @@ Labels ChainLabels(const NfChainKey& key) {
           {"chain", std::get<3>(key)}};
 }
 
-void AppendError(std::string* errors, const std::string& error) {
-  if (!errors->empty()) *errors += "; ";
-  *errors += error;
-}
-
 class NetfilterCollector : public Collector {
  public:
   NetfilterCollector(std::unique_ptr<NetfilterSource> source,

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include <string>
+#include <string_view>
 #include <utility>
 
 namespace portmap {
@@ -31,6 +32,13 @@ class Status {
   Code code_ = Code::kOk;
   std::string message_;
 };
+
+// Joins one more error to a "; "-separated list, so a collector can report
+// every part that failed in one Status rather than just the first.
+inline void AppendError(std::string* errors, std::string_view error) {
+  if (!errors->empty()) *errors += "; ";
+  *errors += error;
+}
 
 // strerror(3) text for an errno value, safe from any thread (strerror is not:
 // collectors run concurrently).

@@ -100,10 +100,7 @@ void AddGauge(std::vector<prometheus::MetricFamily>* out, const char* name, cons
 Status AppendProcessMetrics(const std::string& proc_self, const std::string& proc_root,
                             std::vector<prometheus::MetricFamily>* out) {
   std::string errors;
-  auto fail = [&errors](const std::string& e) {
-    if (!errors.empty()) errors += "; ";
-    errors += e;
-  };
+  auto fail = [&errors](const std::string& e) { AppendError(&errors, e); };
   const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
   const double page = static_cast<double>(sysconf(_SC_PAGESIZE));
 
