@@ -90,20 +90,9 @@ fi
 
 docker_cli run -d --name web -p 8080:80 portmap-lab-busybox /bin/busybox httpd -f -p 80 \
   >/dev/null
-web_ports() { docker_cli port web 2>/dev/null || true; }
-web_mapped() { [[ $(web_ports) == *"-> 0.0.0.0:"* ]]; }
-if ! wait_for 20 "docker port web to show the IPv4 mapping" web_mapped; then
-  docker_cli ps -a >&2 || true
-  lab_die "docker port web: no IPv4 mapping"
-fi
-line=$(web_ports)
-line=$(grep -m1 -- '-> 0\.0\.0\.0:' <<<"$line")
-[[ $line =~ ^([0-9]+)/([a-z]+)\ -\>\ ([0-9.]+):([0-9]+)$ ]] || lab_die "docker port: '$line'"
-cip=$(docker_cli inspect -f '{{.NetworkSettings.IPAddress}}' web)
-published="proto=\"${BASH_REMATCH[2]}\" host_ip=\"${BASH_REMATCH[3]}\""
-published+=" host_port=\"${BASH_REMATCH[4]}\" container_ip=\"$cip\""
-published+=" container_port=\"${BASH_REMATCH[1]}\" backend=\"$backend\""
-lab_ok "docker port web: $line (container $cip)"
+published=""
+lab_docker_web_published published
+published+=" backend=\"$backend\""
 
 # --- the exporter ----------------------------------------------------------------
 exporter_pid="" exporter_port="" # set by lab_start_exporter

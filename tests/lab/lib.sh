@@ -386,3 +386,31 @@ lab_stop_pid() {
   kill -TERM "$1" 2>/dev/null || return 0
   wait_for_pid_exit "$1" 5 || kill -KILL "$1" 2>/dev/null || true
 }
+
+# --- a real dockerd's published port ----------------------------------------------
+# lab_docker_web_published VAR: waits (20 s) for `docker port web` (the
+# container the dockerd tests run) to show its IPv4 mapping, then sets VAR to
+# the portmap_published_port_info labels it implies (without backend).
+# `docker port` also prints a ::: line for IPv6, which dockerd 20.10 serves
+# with its userland proxy, not DNAT.  Its output is captured first: `docker
+# port | grep -m1` would die of SIGPIPE under pipefail.
+lab_docker_web_published() {
+  local -n into=$1
+  lab_docker_web_ports() { "$LAB_DIR/dockerd.sh" docker port web 2>/dev/null || true; }
+  # shellcheck disable=SC2317  # called through wait_for
+  lab_docker_web_mapped() { [[ $(lab_docker_web_ports) == *"-> 0.0.0.0:"* ]]; }
+  if ! wait_for 20 "docker port web to show the IPv4 mapping" lab_docker_web_mapped; then
+    "$LAB_DIR/dockerd.sh" docker ps -a >&2 || true
+    "$LAB_DIR/dockerd.sh" docker logs web >&2 || true
+    lab_die "docker port web: no IPv4 mapping"
+  fi
+  local line cip
+  line=$(lab_docker_web_ports)
+  line=$(grep -m1 -- '-> 0\.0\.0\.0:' <<<"$line")
+  [[ $line =~ ^([0-9]+)/([a-z]+)\ -\>\ ([0-9.]+):([0-9]+)$ ]] || lab_die "docker port: '$line'"
+  cip=$("$LAB_DIR/dockerd.sh" docker inspect -f '{{.NetworkSettings.IPAddress}}' web)
+  into="proto=\"${BASH_REMATCH[2]}\" host_ip=\"${BASH_REMATCH[3]}\""
+  into+=" host_port=\"${BASH_REMATCH[4]}\" container_ip=\"$cip\""
+  into+=" container_port=\"${BASH_REMATCH[1]}\""
+  lab_ok "docker port web: $line (container $cip)"
+}

@@ -79,25 +79,7 @@ ipt_count() { lab_ipt -t "$1" -S "$2" | grep -c '^-A' || true; }
 docker_chains=("nat DOCKER" "filter DOCKER" "filter DOCKER-USER"
   "filter DOCKER-ISOLATION-STAGE-1" "filter DOCKER-ISOLATION-STAGE-2")
 if [[ $mode == dockerd ]]; then
-  # `docker port web`: "80/tcp -> 0.0.0.0:8080" (and a ::: line for IPv6,
-  # which dockerd 20.10 serves with its userland proxy, not DNAT).
-  # Output captured first: `docker port | grep -m1` would die of SIGPIPE
-  # under pipefail when docker writes its second (IPv6) line.
-  web_ports() { docker_cli port web 2>/dev/null || true; }
-  web_mapped() { [[ $(web_ports) == *"-> 0.0.0.0:"* ]]; }
-  if ! wait_for 20 "docker port web to show the IPv4 mapping" web_mapped; then
-    docker_cli ps -a >&2 || true
-    docker_cli logs web >&2 || true
-    lab_die "docker port web: no IPv4 mapping"
-  fi
-  line=$(web_ports)
-  line=$(grep -m1 -- '-> 0\.0\.0\.0:' <<<"$line")
-  [[ $line =~ ^([0-9]+)/([a-z]+)\ -\>\ ([0-9.]+):([0-9]+)$ ]] || lab_die "docker port: '$line'"
-  cip=$(docker_cli inspect -f '{{.NetworkSettings.IPAddress}}' web)
-  published="proto=\"${BASH_REMATCH[2]}\" host_ip=\"${BASH_REMATCH[3]}\""
-  published+=" host_port=\"${BASH_REMATCH[4]}\" container_ip=\"$cip\""
-  published+=" container_port=\"${BASH_REMATCH[1]}\""
-  lab_ok "docker port web: $line (container $cip)"
+  lab_docker_web_published published
 else
   published="proto=\"tcp\" host_ip=\"0.0.0.0\" host_port=\"$REGISTRY_PORT\""
   published+=" container_ip=\"$C1_IP\" container_port=\"$REGISTRY_PORT\""
