@@ -125,7 +125,7 @@ class NetfilterCollector : public Collector {
     if (published_) {
       std::vector<PublishedPortRef> refs;
       for (const DockerPublishedPort& p : view.ports) {
-        if (!p.mapping.proto.empty()) refs.push_back({p.mapping.proto, p.mapping.host_port});
+        if (auto port = PublishedPortOf(p.mapping)) refs.push_back(*port);
       }
       published_->Remember(refs);
     }

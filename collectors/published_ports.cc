@@ -33,13 +33,18 @@ std::vector<PublishedPortRef> PublishedPorts::Remembered() const {
   return {remembered_.begin(), remembered_.end()};
 }
 
+std::optional<PublishedPortRef> PublishedPortOf(const NfPortMapping& mapping) {
+  if (mapping.proto.empty() || mapping.host_port == 0) return std::nullopt;
+  return PublishedPortRef{mapping.proto, mapping.host_port};
+}
+
 std::vector<PublishedPortRef> PublishedPortsOf(const std::vector<NfChain>& chains) {
   std::vector<PublishedPortRef> ports;
   for (const NfChain& chain : chains) {
     if (chain.table != "nat" || chain.name != "DOCKER") continue;
     for (const NfRule& rule : chain.rules) {
-      if (!rule.dnat || rule.dnat->proto.empty() || rule.dnat->host_port == 0) continue;
-      ports.push_back({rule.dnat->proto, rule.dnat->host_port});
+      if (!rule.dnat) continue;
+      if (auto port = PublishedPortOf(*rule.dnat)) ports.push_back(*port);
     }
   }
   return ports;

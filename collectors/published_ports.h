@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -62,8 +63,10 @@ class PublishedPorts {
   std::set<PublishedPortRef> remembered_;  // GUARDED_BY(mu_)
 };
 
-// The ports that nat DOCKER's DNAT rules in `chains` publish; rules that
-// name no protocol are not ports.
+// The port a DNAT mapping publishes; none when it names no protocol or port.
+std::optional<PublishedPortRef> PublishedPortOf(const NfPortMapping& mapping);
+
+// The ports that nat DOCKER's DNAT rules in `chains` publish.
 std::vector<PublishedPortRef> PublishedPortsOf(const std::vector<NfChain>& chains);
 
 // Reads this network namespace's rules (NewKernelNetfilterSource).
