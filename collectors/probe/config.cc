@@ -1,0 +1,11 @@
+#include "collectors/probe/config.h"
+
+namespace portmap {
+
+ProbeConfig DefaultProbeConfig() {
+  ProbeConfig config;
+  config.modules.emplace(kDefaultModule, ProbeModule{});
+  return config;
+}
+
+}  // namespace portmap

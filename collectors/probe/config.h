@@ -1,0 +1,99 @@
+// The probe configuration: modules (how to probe) and targets (what to probe),
+// as --config.file gives them.  Plain data; exporter/config.h parses the YAML
+// into it, and a ConfigStore hands the current one to the probe collector and
+// the /probe handler, so a reload swaps it between two scrapes.
+//
+// The module schema is blackbox_exporter's tcp prober's (a module copied from
+// blackbox.yml works unchanged), minus what a bare connect does not need
+// (query_response, tls).
+//
+// Thread safety: ProbeConfig is immutable once stored; ConfigStore's methods
+// may be called concurrently.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace portmap {
+
+// The module used when a /probe request names none, and by discovery unless
+// the configuration says otherwise (blackbox_exporter's conventional name).
+inline constexpr const char* kDefaultModule = "tcp_connect";
+
+enum class IpProtocol { kIp4, kIp6 };
+
+struct ProbeModule {
+  // The connect's own timeout; a scrape's deadline caps it further.
+  std::chrono::milliseconds timeout{5000};
+  // For names that resolve to both families (literal addresses ignore it).
+  IpProtocol preferred_ip_protocol = IpProtocol::kIp4;
+  // Use the other family when the preferred one has no address.
+  bool ip_protocol_fallback = true;
+  // A literal IP to bind before connecting; "" = the kernel's choice.
+  std::string source_ip_address;
+};
+
+struct StaticTarget {
+  std::string target;  // "HOST:PORT" or "[IPV6]:PORT", checked by ParseProbeTarget
+  std::string module = kDefaultModule;
+  // Extra labels on this target's series, sorted by name; never `vantage`,
+  // `target` or `outcome`, nor a name starting with "__".
+  std::vector<std::pair<std::string, std::string>> labels;
+};
+
+// Probe every port Docker publishes (collectors/published_ports.h, read from
+// nat DOCKER's DNAT rules) on 127.0.0.1 and on each of the host's IPv4
+// addresses: the two local paths, docker-proxy and OUTPUT DNAT.
+struct NetfilterDiscovery {
+  bool enabled = true;
+  std::string module = kDefaultModule;
+  // Interfaces (full-match ECMAScript regex) whose addresses are not probed:
+  // Docker's bridges by default, whose addresses only the host itself uses.
+  std::string exclude_interfaces = "docker[0-9]+|br-[0-9a-f]{12}";
+};
+
+// Published ports as the Docker Engine API lists them (GET /containers/json
+// on the daemon's unix socket).  Off by default: read access to that socket
+// is root-equivalent.
+struct DockerApiDiscovery {
+  bool enabled = false;
+  std::string socket = "/var/run/docker.sock";
+  std::string module = kDefaultModule;
+};
+
+struct ProbeConfig {
+  std::map<std::string, ProbeModule> modules;  // always holds kDefaultModule
+  std::vector<StaticTarget> targets;
+  NetfilterDiscovery netfilter;  // discovery.netfilter
+  DockerApiDiscovery docker;     // discovery.docker
+};
+
+// What runs without --config.file: the default module, netfilter discovery.
+ProbeConfig DefaultProbeConfig();
+
+// The configuration in force.  Starts with DefaultProbeConfig().
+class ConfigStore {
+ public:
+  ConfigStore() : current_(std::make_shared<const ProbeConfig>(DefaultProbeConfig())) {}
+
+  std::shared_ptr<const ProbeConfig> Get() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return current_;
+  }
+  void Set(ProbeConfig config) {
+    auto next = std::make_shared<const ProbeConfig>(std::move(config));
+    std::lock_guard<std::mutex> lock(mu_);
+    current_ = std::move(next);
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::shared_ptr<const ProbeConfig> current_;  // GUARDED_BY(mu_)
+};
+
+}  // namespace portmap
