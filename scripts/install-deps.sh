@@ -13,7 +13,7 @@ set -euo pipefail
 declare -A groups=(
   [build]="cmake g++ make pkg-config prometheus-cpp-dev libcivetweb-dev libmnl-dev
            libnftnl-dev libspdlog-dev libfmt-dev libsystemd-dev libyaml-cpp-dev
-           libcli11-dev zlib1g-dev libcrypt-dev libssl-dev"
+           libcli11-dev zlib1g-dev libcrypt-dev libssl-dev nlohmann-json3-dev"
   [test]="libgtest-dev libgmock-dev libcurl4-openssl-dev curl prometheus libbenchmark-dev
           prometheus-alertmanager jq python3"
   [lab]="iproute2 iptables nftables procps util-linux firewalld dbus-daemon docker.io busybox-static"
