@@ -1,0 +1,84 @@
+// --config.file: the YAML that configures probes (collectors/probe/config.h),
+// parsed with yaml-cpp, and its reload (SIGHUP, POST /-/reload).
+//
+//   modules:                       # blackbox_exporter's tcp module schema
+//     tcp_connect:
+//       prober: tcp                # optional; tcp is the only prober
+//       timeout: 5s                # Prometheus duration: 500ms, 5s, 1m
+//       tcp:
+//         preferred_ip_protocol: ip4   # ip4 | ip6 (blackbox's default is ip6)
+//         ip_protocol_fallback: true
+//         source_ip_address: 198.51.100.1
+//   targets:                       # probed at every /metrics scrape
+//     - target: registry.example.com:5000
+//       module: tcp_connect        # optional, default tcp_connect
+//       labels: {service: registry}
+//   discovery:
+//     netfilter: {enabled: true, module: tcp_connect, exclude_interfaces: 'docker[0-9]+'}
+//     docker: {enabled: false, socket: /var/run/docker.sock, module: tcp_connect}
+//
+// Every key is optional (an empty file is DefaultProbeConfig()); a missing
+// `tcp_connect` module is added with the defaults.  Anything unknown or
+// malformed is an error naming FILE:LINE:COLUMN and the problem (an unknown
+// or duplicated key, a bad duration or one outside 0 < t <= 1h, a target that
+// does not parse, a module that does not exist, a label name that is not a
+// Prometheus label name or is reserved, a regex that does not compile, a
+// blackbox feature a bare connect lacks: another prober, query_response,
+// tls), never ignored.  deploy/portmap.yml shows every key.
+//
+// Thread safety: ParseConfig and LoadConfigFile are pure; ConfigReloader's
+// methods may be called concurrently (SIGHUP and /-/reload at once).
+#pragma once
+
+#include <prometheus/metric_family.h>
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "collectors/probe/config.h"
+#include "collectors/status.h"
+
+namespace portmap {
+
+// Parses `yaml`; errors are prefixed with `file` ("FILE:LINE:COL: ...").
+// `*out` is written only on success.
+Status ParseConfig(std::string_view yaml, const std::string& file, ProbeConfig* out);
+
+// Reads and parses `path`; an unreadable file ("cannot read FILE: <errno
+// text>") or one over 4 MiB is an error naming it.
+Status LoadConfigFile(const std::string& path, ProbeConfig* out);
+
+// Reloads `path` into `store`.  A file that fails keeps the configuration in
+// force.  Exports blackbox_exporter's pair, under our prefix:
+//   portmap_config_last_reload_successful             1/0
+//   portmap_config_last_reload_success_timestamp_seconds
+class ConfigReloader {
+ public:
+  // `path` may be "" (no --config.file): every reload then succeeds at once
+  // and keeps the defaults.
+  ConfigReloader(std::string path, std::shared_ptr<ConfigStore> store);
+
+  // The first load, at start-up: not logged, the caller reports the outcome
+  // (and exits 2 on error).  Success sets the timestamp metric too.
+  Status Load();
+  // A reload: logged either way ("Reloaded configuration" / "Error reloading
+  // configuration"); on error the old configuration stays.
+  Status Reload();
+
+  std::vector<prometheus::MetricFamily> Families() const;
+
+ private:
+  Status LoadInto();
+
+  const std::string path_;
+  const std::shared_ptr<ConfigStore> store_;
+  std::mutex mu_;  // one load at a time
+  mutable std::mutex state_mu_;
+  bool last_successful_ = true;   // GUARDED_BY(state_mu_)
+  double last_success_time_ = 0;  // GUARDED_BY(state_mu_), unix seconds
+};
+
+}  // namespace portmap
