@@ -27,12 +27,17 @@ namespace portmap {
 
 using Clock = std::chrono::steady_clock;
 
+class HostFacts;  // host_facts.h
+
 // What one Collect() call may use.  Owned by the scrape runner; valid for the
 // whole call, even one that overruns its deadline.
 struct ScrapeContext {
   const Paths& paths;
   Clock::time_point deadline;  // give up (and return an error) after this
   std::stop_token stop;        // requested when the scrape abandons the call
+  // This scrape's facts (host_facts.h): gathering collectors record into it,
+  // judging ones read it sealed.  Null when nobody needs them (tests).
+  HostFacts* facts = nullptr;
 
   // Time left before the deadline; zero or negative once it has passed.
   Clock::duration Remaining() const { return deadline - Clock::now(); }
@@ -54,6 +59,7 @@ class Collector {
 };
 
 class PublishedPorts;  // published_ports.h
+class ConfigStore;     // probe/config.h
 
 // What a collector's factory receives: the flags that concern collectors.
 struct CollectorOptions {
@@ -62,6 +68,9 @@ struct CollectorOptions {
   // Docker's published ports, shared by the collectors that check them
   // (published_ports.h); null in tests that don't need them.
   std::shared_ptr<PublishedPorts> published_ports = nullptr;
+  // The probe configuration in force (--config.file; reloads swap it).
+  std::shared_ptr<ConfigStore> config = nullptr;
+  std::string probe_vantage = "local";  // --probe.vantage
 };
 
 using CollectorFactory = std::unique_ptr<Collector> (*)(const CollectorOptions&);

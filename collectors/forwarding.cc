@@ -6,6 +6,7 @@
 #include <string_view>
 #include <vector>
 
+#include "collectors/host_facts.h"
 #include "collectors/metrics.h"
 #include "collectors/procfs.h"
 #include "collectors/sysctl_d.h"
@@ -49,8 +50,7 @@ class ForwardingCollector : public Collector {
   ForwardingCollector(const CollectorOptions& options, std::unique_ptr<ForwardingEvents> events)
       : paths_(options.paths), events_(std::move(events)) {}
 
-  Status Collect(const ScrapeContext& /*ctx*/,
-                 std::vector<prometheus::MetricFamily>* out) override {
+  Status Collect(const ScrapeContext& ctx, std::vector<prometheus::MetricFamily>* out) override {
     auto global = MakeFamily("portmap_ip_forward_enabled",
                              "Whether the kernel forwards packets of this IP family (the runtime "
                              "value of net.ipv4.ip_forward / net.ipv6.conf.all.forwarding).",
@@ -70,6 +70,9 @@ class ForwardingCollector : public Collector {
         AppendError(&errors, r.error);
       } else {
         AddSample(&global, {{"family", fam.label}}, value != 0 ? 1 : 0);
+        if (fam.id == IpFamily::kIpv4 && ctx.facts != nullptr) {
+          ctx.facts->SetIpForwardV4(value != 0);
+        }
       }
       CollectInterfaces(fam, &per_if, &errors);
     }

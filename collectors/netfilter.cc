@@ -9,6 +9,7 @@
 #include <string>
 #include <utility>
 
+#include "collectors/host_facts.h"
 #include "collectors/metrics.h"
 #include "collectors/netlink/nf_docker.h"
 #include "collectors/netlink/nftables.h"
@@ -122,6 +123,11 @@ class NetfilterCollector : public Collector {
     }
 
     Emit(view, out);
+    // Facts only from a complete read: a half-read ruleset would let the
+    // verdict blame a chain that is merely unread.
+    if (ctx.facts != nullptr && errors.empty() && denied.empty() && any_backend) {
+      ctx.facts->SetNetfilter(NetfilterFactsOf(view));
+    }
     if (published_) {
       std::vector<PublishedPortRef> refs;
       for (const DockerPublishedPort& p : view.ports) {
@@ -275,6 +281,27 @@ std::unique_ptr<Collector> NewNetfilterCollectorWithSource(
     std::shared_ptr<PublishedPorts> published) {
   return std::make_unique<NetfilterCollector>(std::move(source), std::move(events),
                                               std::move(published));
+}
+
+NetfilterFacts NetfilterFactsOf(const DockerView& view) {
+  NetfilterFacts facts;
+  bool docker_accepts = false;
+  bool policies_accept = true;  // no FORWARD chain filters nothing
+  for (const DockerChainState& c : view.chains) {
+    const auto& [backend, family, table, chain] = c.key;
+    if (family != "ipv4" || chain != "DOCKER" || !c.present) continue;
+    if (table == "nat") facts.nat_docker_present = true;
+    if (table == "filter" && c.rules > 0) docker_accepts = true;
+  }
+  for (const DockerPolicy& p : view.policies) {
+    if (std::get<1>(p.key) == "ipv4" && !p.accept) policies_accept = false;
+  }
+  facts.forward_accepts = docker_accepts || policies_accept;
+  for (const DockerPublishedPort& p : view.ports) {
+    if (p.mapping.host_ip.find(':') != std::string::npos) continue;  // IPv6
+    if (auto port = PublishedPortOf(p.mapping)) facts.dnat_ports.insert(*port);
+  }
+  return facts;
 }
 
 }  // namespace portmap

@@ -62,6 +62,8 @@
 #include <vector>
 
 #include "collectors/collector.h"
+#include "collectors/host_facts.h"
+#include "collectors/netlink/nf_docker.h"
 #include "collectors/netlink/nf_ruleset.h"
 #include "collectors/netlink/nf_watcher.h"
 #include "collectors/netlink/socket.h"
@@ -92,5 +94,8 @@ std::unique_ptr<Collector> NewNetfilterCollector(const CollectorOptions& options
 std::unique_ptr<Collector> NewNetfilterCollectorWithSource(
     std::unique_ptr<NetfilterSource> source, std::unique_ptr<NetfilterEvents> events = nullptr,
     std::shared_ptr<PublishedPorts> published = nullptr);
+
+// The facts the verdict needs from Docker's IPv4 rules (host_facts.h).
+NetfilterFacts NetfilterFactsOf(const DockerView& view);
 
 }  // namespace portmap

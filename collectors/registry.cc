@@ -4,6 +4,7 @@
 #include "collectors/firewalld.h"
 #include "collectors/forwarding.h"
 #include "collectors/netfilter.h"
+#include "collectors/verdict.h"
 
 namespace portmap {
 
@@ -18,6 +19,9 @@ constexpr CollectorSpec kCollectors[] = {
      &NewForwardingCollector},
     {"netfilter", kDefaultOn, "Docker's iptables chains and published ports (nf_tables, legacy)",
      &NewNetfilterCollector},
+    {"verdict", kDefaultOn,
+     "per published port: reachable from other hosts, and the causes if not (runs last)",
+     &NewVerdictCollector, CollectorPhase::kJudge},
 };
 
 }  // namespace

@@ -14,11 +14,17 @@
 
 namespace portmap {
 
+// When a collector runs in a scrape: gathering collectors run concurrently;
+// judging ones run after all of them, on the facts they recorded
+// (host_facts.h).
+enum class CollectorPhase { kGather, kJudge };
+
 struct CollectorSpec {
   std::string_view name;
   bool default_enabled;
   std::string_view help;  // one line, shown in --help
   CollectorFactory factory;
+  CollectorPhase phase = CollectorPhase::kGather;
 };
 
 inline constexpr bool kDefaultOn = true;

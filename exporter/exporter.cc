@@ -105,7 +105,7 @@ int RunExporter(int argc, const char* const* argv, std::span<const CollectorSpec
   for (const CollectorSpec& spec : collectors) {
     if (!flags.collectors[std::string(spec.name)]) continue;
     LogInfo("Enabled collector", {{"collector", std::string(spec.name)}});
-    enabled.push_back({std::string(spec.name), spec.factory(options)});
+    enabled.push_back({std::string(spec.name), spec.factory(options), spec.phase});
   }
   ScrapeRunner runner(std::move(enabled), flags.paths);
 

@@ -5,6 +5,7 @@
 #include <exception>
 #include <thread>
 
+#include "collectors/host_facts.h"
 #include "collectors/metrics.h"
 #include "exporter/logging.h"
 
@@ -24,6 +25,8 @@ struct ScrapeRunner::Call {
 };
 
 namespace {
+
+constexpr auto kJudgeGrace = std::chrono::milliseconds(100);
 
 double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
@@ -70,77 +73,98 @@ bool ScrapeRunner::HasStraggler(size_t index) {
                      [index](const auto& call) { return call->index == index; });
 }
 
+std::shared_ptr<ScrapeRunner::Call> ScrapeRunner::Launch(size_t index, Clock::time_point deadline,
+                                                         std::shared_ptr<HostFacts> facts) {
+  if (HasStraggler(index)) return nullptr;  // reported by Await; don't stack another stuck thread
+  auto call = std::make_shared<Call>();
+  call->index = index;
+  Collector* collector = collectors_[index].collector.get();
+  const Paths* paths = &paths_;
+  // The thread holds its own reference: an abandoned call keeps its state.
+  call->thread = std::thread([call, collector, paths, deadline, facts] {
+    const Clock::time_point begin = Clock::now();
+    ScrapeContext ctx{*paths, deadline, call->stop.get_token(), facts.get()};
+    std::vector<prometheus::MetricFamily> families;
+    Status status;
+    try {
+      status = collector->Collect(ctx, &families);
+    } catch (const std::exception& e) {
+      status = Status::Error(std::string("collector threw: ") + e.what());
+    } catch (...) {
+      status = Status::Error("collector threw a non-standard exception");
+    }
+    const double seconds = Seconds(Clock::now() - begin);
+    std::lock_guard<std::mutex> lock(call->mu);
+    call->seconds = seconds;
+    call->status = std::move(status);
+    call->families = std::move(families);
+    call->done = true;
+    call->done_cv.notify_all();
+  });
+  return call;
+}
+
+Status ScrapeRunner::Await(const std::shared_ptr<Call>& call, Clock::time_point start,
+                           Clock::time_point deadline, std::vector<prometheus::MetricFamily>* out,
+                           double* seconds) {
+  *seconds = 0;
+  if (!call) return Status::Error("previous collection is still running past its deadline");
+  std::unique_lock<std::mutex> lock(call->mu);
+  if (call->done_cv.wait_until(lock, deadline, [&] { return call->done; })) {
+    Status status = call->status;
+    *seconds = call->seconds;
+    for (auto& f : call->families) out->push_back(std::move(f));
+    lock.unlock();
+    call->thread.join();
+    return status;
+  }
+  lock.unlock();
+  call->stop.request_stop();
+  *seconds = Seconds(Clock::now() - start);
+  std::lock_guard<std::mutex> guard(mu_);
+  stragglers_.push_back(call);
+  return Status::Error("deadline exceeded");
+}
+
 std::vector<prometheus::MetricFamily> ScrapeRunner::Scrape(Clock::time_point deadline) {
   ReapFinishedStragglers();
   const Clock::time_point start = Clock::now();
-
-  std::vector<std::shared_ptr<Call>> calls(collectors_.size());
-  for (size_t i = 0; i < collectors_.size(); ++i) {
-    if (HasStraggler(i)) continue;  // reported below; don't stack another stuck thread
-    auto call = std::make_shared<Call>();
-    call->index = i;
-    Collector* collector = collectors_[i].collector.get();
-    const Paths* paths = &paths_;
-    // The thread holds its own reference: an abandoned call keeps its state.
-    call->thread = std::thread([call, collector, paths, deadline] {
-      const Clock::time_point begin = Clock::now();
-      ScrapeContext ctx{*paths, deadline, call->stop.get_token()};
-      std::vector<prometheus::MetricFamily> families;
-      Status status;
-      try {
-        status = collector->Collect(ctx, &families);
-      } catch (const std::exception& e) {
-        status = Status::Error(std::string("collector threw: ") + e.what());
-      } catch (...) {
-        status = Status::Error("collector threw a non-standard exception");
-      }
-      const double seconds = Seconds(Clock::now() - begin);
-      std::lock_guard<std::mutex> lock(call->mu);
-      call->seconds = seconds;
-      call->status = std::move(status);
-      call->families = std::move(families);
-      call->done = true;
-      call->done_cv.notify_all();
-    });
-    calls[i] = std::move(call);
-  }
+  // Shared with the calls (each thread holds a reference): a straggler may
+  // still record into it after this scrape has returned, and is ignored.
+  auto facts = std::make_shared<HostFacts>();
 
   std::vector<prometheus::MetricFamily> out;
+  std::vector<Status> statuses(collectors_.size());
+  std::vector<double> seconds(collectors_.size());
+  for (CollectorPhase phase : {CollectorPhase::kGather, CollectorPhase::kJudge}) {
+    std::vector<std::shared_ptr<Call>> calls(collectors_.size());
+    for (size_t i = 0; i < collectors_.size(); ++i) {
+      if (collectors_[i].phase == phase) calls[i] = Launch(i, deadline, facts);
+    }
+    for (size_t i = 0; i < collectors_.size(); ++i) {
+      if (collectors_[i].phase != phase) continue;
+      // Judges are quick reads of what is already gathered; when a gatherer
+      // used the whole budget they still get a moment to answer.
+      const Clock::time_point until =
+          phase == CollectorPhase::kJudge ? deadline + kJudgeGrace : deadline;
+      statuses[i] = Await(calls[i], start, until, &out, &seconds[i]);
+    }
+    facts->Seal();
+  }
+
   auto success =
       MakeFamily("portmap_scrape_collector_success",
                  "Whether a collector succeeded in this scrape (1) or not (0).", MetricType::Gauge);
   auto duration = MakeFamily("portmap_scrape_collector_duration_seconds",
                              "How long a collector took in this scrape.", MetricType::Gauge);
-
   for (size_t i = 0; i < collectors_.size(); ++i) {
     const std::string& name = collectors_[i].name;
-    Status status;
-    double seconds = 0;
-    auto& call = calls[i];
-    if (!call) {
-      status = Status::Error("previous collection is still running past its deadline");
-    } else {
-      std::unique_lock<std::mutex> lock(call->mu);
-      if (call->done_cv.wait_until(lock, deadline, [&] { return call->done; })) {
-        status = call->status;
-        seconds = call->seconds;
-        for (auto& f : call->families) out.push_back(std::move(f));
-        lock.unlock();
-        call->thread.join();
-      } else {
-        lock.unlock();
-        call->stop.request_stop();
-        status = Status::Error("deadline exceeded");
-        seconds = Seconds(Clock::now() - start);
-        std::lock_guard<std::mutex> guard(mu_);
-        stragglers_.push_back(call);
-      }
-    }
+    const Status& status = statuses[i];
     AddSample(&success, {{"collector", name}}, status.ok() ? 1 : 0);
-    AddSample(&duration, {{"collector", name}}, seconds);
+    AddSample(&duration, {{"collector", name}}, seconds[i]);
     if (status.code() == Status::Code::kError) {
       LogError("collector failed", {{"collector", name},
-                                    {"duration_seconds", std::to_string(seconds)},
+                                    {"duration_seconds", std::to_string(seconds[i])},
                                     {"err", status.message()}});
     } else if (status.code() == Status::Code::kNoData) {
       LogDebug("collector returned no data", {{"collector", name}, {"reason", status.message()}});

@@ -10,6 +10,10 @@
 // finished, later scrapes report that collector as failed instead of piling up
 // more stuck threads behind it.
 //
+// Collectors of CollectorPhase::kJudge start once every gathering collector
+// has finished (or the deadline has passed), on the facts the gatherers
+// recorded, sealed (host_facts.h).
+//
 // Thread safety: Scrape() may be called concurrently (several scrapers); the
 // collectors themselves must tolerate concurrent Collect() calls.
 #pragma once
@@ -22,12 +26,14 @@
 #include <vector>
 
 #include "collectors/collector.h"
+#include "collectors/registry.h"
 
 namespace portmap {
 
 struct NamedCollector {
   std::string name;
   std::unique_ptr<Collector> collector;
+  CollectorPhase phase = CollectorPhase::kGather;
 };
 
 class ScrapeRunner {
@@ -48,6 +54,12 @@ class ScrapeRunner {
  private:
   struct Call;  // one Collect() invocation on its own thread
 
+  std::shared_ptr<Call> Launch(size_t index, Clock::time_point deadline,
+                               std::shared_ptr<HostFacts> facts);
+  // Waits for `call` (null: still straggling) and adds its families to *out.
+  Status Await(const std::shared_ptr<Call>& call, Clock::time_point start,
+               Clock::time_point deadline, std::vector<prometheus::MetricFamily>* out,
+               double* seconds);
   void ReapFinishedStragglers();
   bool HasStraggler(size_t index);
 

@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "collectors/host_facts.h"
 #include "collectors/metrics.h"
 
 namespace portmap {
@@ -149,6 +150,62 @@ TEST(ScrapeRunnerTest, DestructionJoinsStragglers) {
   runner->Scrape(Clock::now() + milliseconds(10));
   runner.reset();  // must join the running call, not leak or detach it
   SUCCEED();
+}
+
+// Records ip_forward after a pause; the judge reads it.  The judge must run
+// after the gatherer, never beside it.
+class GatherFact : public Collector {
+ public:
+  Status Collect(const ScrapeContext& ctx, std::vector<prometheus::MetricFamily>*) override {
+    std::this_thread::sleep_for(milliseconds(50));
+    if (ctx.facts != nullptr) ctx.facts->SetIpForwardV4(true);
+    return Status::Ok();
+  }
+};
+
+class JudgeFact : public Collector {
+ public:
+  Status Collect(const ScrapeContext& ctx, std::vector<prometheus::MetricFamily>* out) override {
+    auto f = MakeFamily("judged", "h", MetricType::Gauge);
+    const auto facts = ctx.facts->Snapshot();
+    AddSample(&f, {}, facts.ip_forward_v4 ? (*facts.ip_forward_v4 ? 1 : 0) : -1);
+    out->push_back(std::move(f));
+    return Status::Ok();
+  }
+};
+
+TEST(ScrapeRunnerTest, JudgesRunAfterGatherersOnTheirFacts) {
+  std::vector<NamedCollector> collectors;
+  // Listed first on purpose: the phase, not the order, decides.
+  collectors.push_back({"judge", std::make_unique<JudgeFact>(), CollectorPhase::kJudge});
+  collectors.push_back({"gather", std::make_unique<GatherFact>(), CollectorPhase::kGather});
+  ScrapeRunner runner(std::move(collectors), Paths{});
+  for (int i = 0; i < 3; ++i) {
+    auto fams = runner.Scrape(Clock::now() + std::chrono::seconds(2));
+    ASSERT_TRUE(HasFamily(fams, "judged"));
+    for (const auto& f : fams) {
+      if (f.name == "judged") {
+        EXPECT_EQ(f.metric.at(0).gauge.value, 1);
+      }
+    }
+    EXPECT_EQ(Value(fams, "portmap_scrape_collector_success", "judge"), 1);
+  }
+}
+
+TEST(ScrapeRunnerTest, AJudgeStillAnswersWhenAGathererOverruns) {
+  using M = FakeCollector::Mode;
+  std::vector<NamedCollector> collectors;
+  collectors.push_back({"hang", std::make_unique<FakeCollector>(M::kHang)});
+  collectors.push_back({"judge", std::make_unique<JudgeFact>(), CollectorPhase::kJudge});
+  ScrapeRunner runner(std::move(collectors), Paths{});
+  auto fams = runner.Scrape(Clock::now() + milliseconds(100));
+  EXPECT_EQ(Value(fams, "portmap_scrape_collector_success", "hang"), 0);
+  EXPECT_EQ(Value(fams, "portmap_scrape_collector_success", "judge"), 1);
+  for (const auto& f : fams) {
+    if (f.name == "judged") {
+      EXPECT_EQ(f.metric.at(0).gauge.value, -1) << "the fact is unknown";
+    }
+  }
 }
 
 }  // namespace
