@@ -4,6 +4,7 @@
 #include "collectors/firewalld.h"
 #include "collectors/forwarding.h"
 #include "collectors/netfilter.h"
+#include "collectors/probe.h"
 #include "collectors/verdict.h"
 
 namespace portmap {
@@ -19,6 +20,8 @@ constexpr CollectorSpec kCollectors[] = {
      &NewForwardingCollector},
     {"netfilter", kDefaultOn, "Docker's iptables chains and published ports (nf_tables, legacy)",
      &NewNetfilterCollector},
+    {"probe", kDefaultOn, "TCP connect probes of every published port and configured target",
+     &NewProbeCollector},
     {"verdict", kDefaultOn,
      "per published port: reachable from other hosts, and the causes if not (runs last)",
      &NewVerdictCollector, CollectorPhase::kJudge},

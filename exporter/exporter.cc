@@ -4,12 +4,16 @@
 
 #include <iostream>
 
+#include "collectors/probe/allow_list.h"
+#include "collectors/probe/config.h"
 #include "collectors/published_ports.h"
 #include "exporter/build_info.h"
+#include "exporter/config.h"
 #include "exporter/flags.h"
 #include "exporter/http_server.h"
 #include "exporter/logging.h"
 #include "exporter/metrics_handler.h"
+#include "exporter/probe_handler.h"
 #include "exporter/scrape_runner.h"
 
 namespace portmap {
@@ -56,6 +60,7 @@ HttpResponse LandingPage(const Flags& flags) {
       HtmlEscape(info.version) + " (revision " + HtmlEscape(info.revision) +
       ")</p>\n<ul>\n<li><a href=\"" + HtmlEscape(flags.telemetry_path) +
       "\">Metrics</a></li>\n"
+      "<li><a href=\"/probe?target=127.0.0.1:9806&amp;debug=true\">Probe (debug)</a></li>\n"
       "<li><a href=\"/-/healthy\">Health</a></li>\n"
       "<li><a href=\"/-/ready\">Readiness</a></li>\n</ul>\n"
       "<h2>Collectors</h2>\n<ul>\n" +
@@ -94,9 +99,22 @@ int RunExporter(int argc, const char* const* argv, std::span<const CollectorSpec
   const BuildInfo& info = GetBuildInfo();
   LogInfo("Starting portmap_exporter", {{"version", info.version}, {"revision", info.revision}});
 
+  auto config = std::make_shared<ConfigStore>();
+  ConfigReloader reloader(flags.config_file, config);
+  if (Status st = reloader.Load(); !st.ok()) {
+    LogError("Error loading the configuration",
+             {{"file", flags.config_file}, {"err", st.message()}});
+    std::cerr << "portmap_exporter: error: " << st.message() << "\n";
+    return 2;
+  }
+  ProbeAllowList allow;
+  ProbeAllowList::Parse(flags.probe_allow, &allow);  // checked by ParseFlags
+
   CollectorOptions options;  // fields by name: collectors add options over time
   options.paths = flags.paths;
   options.docker_pidfile = flags.docker_pidfile;
+  options.config = config;
+  options.probe_vantage = flags.probe_vantage;
   // Read Docker's published ports now, while its rules are surely there: a
   // firewalld start later wipes them exactly when they must be checked.
   options.published_ports = NewKernelPublishedPorts(flags.paths);
@@ -113,7 +131,19 @@ int RunExporter(int argc, const char* const* argv, std::span<const CollectorSpec
   routes.push_back({flags.telemetry_path,
                     {"GET"},
                     /*limited=*/true,
-                    MetricsHandler(&runner, "/proc/self", "/proc")});
+                    MetricsHandler(&runner, "/proc/self", "/proc",
+                                   [&reloader] { return reloader.Families(); })});
+  routes.push_back({"/probe",
+                    {"GET"},
+                    /*limited=*/true,
+                    ProbeHandler(config, std::move(allow), flags.probe_vantage)});
+  routes.push_back({"/-/reload", {"POST", "PUT"}, false, [&reloader](const HttpRequest&) {
+                      Status st = reloader.Reload();
+                      if (!st.ok()) {
+                        return HttpResponse::Text(500, "failed to reload config: " + st.message());
+                      }
+                      return HttpResponse::Text(200, "OK");
+                    }});
   routes.push_back(
       {"/", {"GET"}, false, [&flags](const HttpRequest&) { return LandingPage(flags); }});
   routes.push_back({"/-/healthy", {"GET"}, false, [](const HttpRequest&) {
@@ -138,9 +168,7 @@ int RunExporter(int argc, const char* const* argv, std::span<const CollectorSpec
     int sig = 0;
     if (sigwait(&signals, &sig) != 0) continue;
     if (sig == SIGHUP) {
-      // No configuration file is read yet, so there is nothing to reload;
-      // say so rather than let SIGHUP's default action kill the exporter.
-      LogInfo("Received SIGHUP; nothing to reload");
+      reloader.Reload();  // logs either way; a bad file keeps the old one
       continue;
     }
     LogInfo("Shutting down", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});

@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 #include <sstream>
 
+#include "collectors/probe/allow_list.h"
 #include "exporter/build_info.h"
 #include "exporter/listen_address.h"
 
@@ -15,7 +16,7 @@ namespace {
 constexpr const char* kProgram = "portmap_exporter";
 
 // Paths the server answers itself; the telemetry path must not shadow them.
-constexpr const char* kReservedPaths[] = {"/", "/-/healthy", "/-/ready"};
+constexpr const char* kReservedPaths[] = {"/", "/-/healthy", "/-/ready", "/-/reload", "/probe"};
 
 std::string CheckValues(const Flags& flags, const std::string& log_level,
                         const std::string& log_format) {
@@ -45,6 +46,16 @@ std::string CheckValues(const Flags& flags, const std::string& log_level,
     ListenAddress parsed;
     Status st = ParseListenAddress(address, &parsed);
     if (!st.ok()) return "--web.listen-address: " + st.message();
+  }
+  const std::string& vantage = flags.probe_vantage;
+  if (vantage.empty() ||
+      vantage.find_first_not_of("abcdefghijklmnopqrstuvwxyz"
+                                "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != std::string::npos) {
+    return "invalid --probe.vantage \"" + vantage + "\": want letters, digits, '_', '.', '-'";
+  }
+  ProbeAllowList allow;
+  if (Status st = ProbeAllowList::Parse(flags.probe_allow, &allow); !st.ok()) {
+    return "invalid --probe.allow: " + st.message();
   }
   for (const auto& [name, root] :
        {std::pair<const char*, const std::string&>{"--path.procfs", flags.paths.procfs},
@@ -103,6 +114,17 @@ FlagsOutcome ParseFlags(int argc, const char* const* argv,
   app.add_option("--docker.pidfile", flags->docker_pidfile,
                  "dockerd's pid file, below --path.rootfs (else a /proc scan)")
       ->capture_default_str();
+  app.add_option("--config.file", flags->config_file,
+                 "YAML file with probe modules, static targets and discovery (README: "
+                 "Configuration); reloaded on SIGHUP and POST /-/reload");
+  app.add_option("--probe.vantage", flags->probe_vantage,
+                 "The `vantage` label of this exporter's probes: local on the Docker host, "
+                 "e.g. external on a host elsewhere")
+      ->capture_default_str();
+  app.add_option("--probe.allow", flags->probe_allow,
+                 "Targets /probe may connect to: CIDRs, addresses or host names; repeatable "
+                 "or comma-separated (default: any target)")
+      ->delimiter(',');
   app.add_flag("--collector.disable-defaults", disable_defaults,
                "Disable every collector that is on by default; enable some with "
                "--collector.<name>");

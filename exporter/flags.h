@@ -26,6 +26,9 @@ struct Flags {
   LogFormat log_format = LogFormat::kLogfmt;
   Paths paths;
   std::string docker_pidfile = "/var/run/docker.pid";  // --docker.pidfile (under rootfs)
+  std::string config_file;                             // --config.file; "" = defaults
+  std::string probe_vantage = "local";                 // --probe.vantage
+  std::vector<std::string> probe_allow;                // --probe.allow entries; empty = all
   // Every known collector's final on/off state, after the defaults,
   // --collector.disable-defaults and the per-collector flags.
   std::map<std::string, bool> collectors;

@@ -59,6 +59,9 @@ HttpResponse MetricsHandler::operator()(const HttpRequest& request) const {
   const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(budget);
   std::vector<prometheus::MetricFamily> families = runner_->Scrape(deadline);
   families.push_back(BuildInfoFamily());
+  if (extra_) {
+    for (auto& f : extra_()) families.push_back(std::move(f));
+  }
   Status st = AppendProcessMetrics(proc_self_, proc_root_, &families);
   if (!st.ok()) LogWarn("process metrics incomplete", {{"err", st.message()}});
   MergeAndSort(&families);

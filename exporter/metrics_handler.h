@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -27,8 +28,15 @@ bool CollectorBudget(std::string_view header, std::chrono::duration<double>* bud
 class MetricsHandler {
  public:
   // `runner` and `procfs` must outlive the handler.
-  MetricsHandler(ScrapeRunner* runner, std::string proc_self, std::string proc_root)
-      : runner_(runner), proc_self_(std::move(proc_self)), proc_root_(std::move(proc_root)) {}
+  // `extra` (may be empty) adds the exporter's own families, e.g. the
+  // configuration reload state.
+  using ExtraFamilies = std::function<std::vector<prometheus::MetricFamily>()>;
+  MetricsHandler(ScrapeRunner* runner, std::string proc_self, std::string proc_root,
+                 ExtraFamilies extra = nullptr)
+      : runner_(runner),
+        proc_self_(std::move(proc_self)),
+        proc_root_(std::move(proc_root)),
+        extra_(std::move(extra)) {}
 
   HttpResponse operator()(const HttpRequest& request) const;
 
@@ -36,6 +44,7 @@ class MetricsHandler {
   ScrapeRunner* runner_;
   const std::string proc_self_;
   const std::string proc_root_;
+  const ExtraFamilies extra_;
 };
 
 }  // namespace portmap

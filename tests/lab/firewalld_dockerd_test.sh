@@ -18,7 +18,11 @@
 #   - dockerd rebuilt its chains: chain_present 1 again, and the published
 #     port series is back;
 #   - firewalld started before dockerd (the healthy order):
-#     portmap_firewalld_start_time_seconds < portmap_dockerd_start_time_seconds.
+#     portmap_firewalld_start_time_seconds < portmap_dockerd_start_time_seconds;
+#   - before and after: the probe collector, with targets from the Docker
+#     Engine API only (issue 6's opt-in discovery; netfilter discovery off),
+#     connects 8080 on 127.0.0.1 and the uplink address, and the verdict
+#     predicts 8080 reachable.
 # `nft monitor` runs in dockerhost across the reload; its log is summarised
 # in the output as evidence of what really happened.
 #
@@ -95,9 +99,16 @@ lab_docker_web_published published
 published+=" backend=\"$backend\""
 
 # --- the exporter ----------------------------------------------------------------
+# Probe targets from the Docker Engine API alone (issue 6's opt-in discovery):
+# the netfilter discovery is off, so a probe of 8080 proves the API was read.
+cat >"$work/portmap.yml" <<EOF
+discovery:
+  netfilter: {enabled: false}
+  docker: {enabled: true, socket: $LAB_STATE/docker/docker.sock}
+EOF
 exporter_pid="" exporter_port="" # set by lab_start_exporter
 lab_start_exporter exporter "$work" "$exporter" env DBUS_SYSTEM_BUS_ADDRESS="$(lab_fw_bus_address)" \
-  -- --docker.pidfile="$docker_pidfile"
+  -- --docker.pidfile="$docker_pidfile" --config.file="$work/portmap.yml"
 port=$exporter_port
 show_exporter_log() { sed 's/^/  exporter: /' "$work/exporter.stderr" >&2; }
 
@@ -140,6 +151,18 @@ for tc in "${watched[@]}"; do
     "before reload: $table $chain"
 done
 expect portmap_published_port_info "$published" 1 "before reload: published port"
+check_probes() {
+  local t
+  for t in "127.0.0.1:8080" "$UPLINK_HOST_IP:8080"; do
+    expect portmap_probe_success "vantage=\"local\" target=\"$t\"" 1 \
+      "$1: probe (Docker API discovery)"
+  done
+  expect portmap_scrape_collector_success 'collector="probe"' 1 "$1: probe collector"
+  # DNAT in place, firewalld's iptables backend behind Docker's FORWARD rules.
+  expect portmap_published_port_reachable_predicted 'proto="tcp" host_port="8080"' 1 \
+    "$1: verdict"
+}
+check_probes "before reload"
 reloads0=$(value portmap_firewalld_reloads_total "")
 declare -A deletions0
 for tc in "${watched[@]}" "${base_chains[@]}"; do
@@ -216,6 +239,7 @@ for tc in "${base_chains[@]}"; do deletions_moved "$tc" 0; done
 expect portmap_published_port_info "$published" 1 "after reload: published port back"
 expect portmap_firewalld_up "" 1 "firewalld still running"
 expect portmap_firewalld_restarts_total "" 0 "a reload is no restart"
+check_probes "after reload"
 
 # The port answers from outside again (DNAT rebuilt, docker zone in place).
 code=$(ip netns exec "$NS_OUT" curl -s -o /dev/null -w '%{http_code}' --max-time 5 \

@@ -344,7 +344,7 @@ expect() {
 
 # --- the exporter under test -----------------------------------------------------
 # lab_start_exporter NAME DIR EXPORTER [WRAPPER...] [-- ARGS...]
-#   Runs EXPORTER inside $NS_HOST on 127.0.0.1 with a kernel-chosen port,
+#   Runs EXPORTER inside $NS_HOST (or $LAB_EXPORTER_NS) on 127.0.0.1 with a kernel-chosen port,
 #   behind WRAPPER (e.g. `env DBUS_SYSTEM_BUS_ADDRESS=...`, `setpriv ...`),
 #   with ARGS; logs to DIR/NAME.stdout and DIR/NAME.stderr.  Waits (10 s) for
 #   its "Listening on" line, sets ${NAME}_pid and ${NAME}_port, and stops it
@@ -358,7 +358,8 @@ lab_start_exporter() {
     shift
   done
   (($#)) && shift
-  ip netns exec "$NS_HOST" "${wrapper[@]}" "$binary" --web.listen-address=127.0.0.1:0 "$@" \
+  local ns=${LAB_EXPORTER_NS:-$NS_HOST}
+  ip netns exec "$ns" "${wrapper[@]}" "$binary" --web.listen-address=127.0.0.1:0 "$@" \
     </dev/null >"$dir/$name.stdout" 2>"$dir/$name.stderr" &
   local pid=$!
   printf -v "${name}_pid" '%s' "$pid"
@@ -378,7 +379,7 @@ lab_start_exporter() {
     lab_die "no 127.0.0.1:PORT in exporter $name's 'Listening on' line"
   }
   printf -v "${name}_port" '%s' "$port"
-  lab_ok "exporter $name in $NS_HOST listens on 127.0.0.1:$port"
+  lab_ok "exporter $name in $ns listens on 127.0.0.1:$port"
 }
 
 # lab_stop_pid PID: TERM, then KILL if it has not exited within 5 s.
