@@ -133,9 +133,12 @@ int RunExporter(int argc, const char* const* argv, std::span<const CollectorSpec
                     /*limited=*/true,
                     MetricsHandler(&runner, "/proc/self", "/proc",
                                    [&reloader] { return reloader.Families(); })});
+  // Not limited: a probe holds no collector threads, and a 503 would read
+  // as a failed scrape (up 0) instead of the probe's own outcome.  Beyond
+  // civetweb's workers, requests queue.
   routes.push_back({"/probe",
                     {"GET"},
-                    /*limited=*/true,
+                    /*limited=*/false,
                     ProbeHandler(config, std::move(allow), flags.probe_vantage)});
   routes.push_back({"/-/reload", {"POST", "PUT"}, false, [&reloader](const HttpRequest&) {
                       Status st = reloader.Reload();
