@@ -46,9 +46,11 @@ format:
 
 bench: deps
 	cmake -S . -B $(BUILD_DIR) -DPORTMAP_WERROR=$(WERROR) -DPORTMAP_BENCH=ON $(CMAKE_ARGS)
-	cmake --build $(BUILD_DIR) -j$(JOBS) --target netfilter_scrape_bench forwarding_flip_bench
+	cmake --build $(BUILD_DIR) -j$(JOBS) --target netfilter_scrape_bench forwarding_flip_bench \
+	  probe_connect_bench portmap_exporter portmap_lab_tcp
 	bench/netfilter_scrape.sh $(BUILD_DIR)/bench/netfilter_scrape_bench
 	$(BUILD_DIR)/bench/forwarding_flip_bench --benchmark_min_time=2
+	bench/probe_bench.sh $(BUILD_DIR)
 
 clean:
 	rm -rf $(BUILD_DIR)

@@ -15,7 +15,7 @@ declare -A groups=(
            libnftnl-dev libspdlog-dev libfmt-dev libsystemd-dev libyaml-cpp-dev
            libcli11-dev zlib1g-dev libcrypt-dev libssl-dev nlohmann-json3-dev"
   [test]="libgtest-dev libgmock-dev libcurl4-openssl-dev curl prometheus libbenchmark-dev
-          prometheus-alertmanager jq python3"
+          prometheus-alertmanager jq python3 prometheus-blackbox-exporter"
   [lab]="iproute2 iptables nftables procps util-linux firewalld dbus-daemon docker.io busybox-static"
 )
 
