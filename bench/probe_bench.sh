@@ -56,6 +56,17 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# wait_healthy PORT LOG: until 127.0.0.1:PORT/-/healthy answers (5 s), else
+# show LOG and fail.
+wait_healthy() {
+  for _ in $(seq 50); do
+    curl -fs "http://127.0.0.1:$1/-/healthy" >/dev/null && return 0
+    sleep 0.1
+  done
+  cat "$2" >&2
+  exit 1
+}
+
 # The listeners.
 "$lab_tcp" listen --bind 127.0.0.1 $(seq "$first" $((first + max - 1))) 2>"$work/lab.log" &
 pids+=($!)
@@ -76,11 +87,7 @@ EOF
   --log.level=warn >"$work/blackbox.log" 2>&1 &
 bb_pid=$!
 pids+=("$bb_pid")
-for _ in $(seq 50); do
-  curl -fs "http://127.0.0.1:$bb_port/-/healthy" >/dev/null && break
-  sleep 0.1
-done
-curl -fs "http://127.0.0.1:$bb_port/-/healthy" >/dev/null || { cat "$work/blackbox.log" >&2; exit 1; }
+wait_healthy "$bb_port" "$work/blackbox.log"
 
 # portmap_exporter, probe collector only; targets come with each size's reload.
 printf 'modules: {tcp_connect: {timeout: 5s}}\n' >"$work/portmap.yml"
@@ -88,11 +95,7 @@ printf 'modules: {tcp_connect: {timeout: 5s}}\n' >"$work/portmap.yml"
   --web.listen-address="127.0.0.1:$pm_port" --log.level=warn >"$work/portmap.log" 2>&1 &
 pm_pid=$!
 pids+=("$pm_pid")
-for _ in $(seq 50); do
-  curl -fs "http://127.0.0.1:$pm_port/-/healthy" >/dev/null && break
-  sleep 0.1
-done
-curl -fs "http://127.0.0.1:$pm_port/-/healthy" >/dev/null || { cat "$work/portmap.log" >&2; exit 1; }
+wait_healthy "$pm_port" "$work/portmap.log"
 
 ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 hz=$(getconf CLK_TCK)

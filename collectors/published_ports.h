@@ -36,6 +36,7 @@ struct PublishedPortRef {
   std::string proto;  // "tcp" | "udp" | "sctp"
   uint16_t port = 0;
 
+  // NOLINTNEXTLINE(modernize-use-nullptr): clang-tidy 14 misreads a defaulted <=>.
   auto operator<=>(const PublishedPortRef&) const = default;
 };
 

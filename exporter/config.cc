@@ -241,8 +241,7 @@ Status ParseDocker(const YamlSource& src, const YAML::Node& node, const ProbeCon
       [&](const std::string& key, const YAML::Node& key_node, const YAML::Node& value) -> Status {
         if (key == "enabled") return src.GetBool(key_node, value, key, &docker->enabled);
         if (key == "module") {
-          if (Status status = src.GetString(key_node, value, key, &docker->module);
-              !status.ok()) {
+          if (Status status = src.GetString(key_node, value, key, &docker->module); !status.ok()) {
             return status;
           }
           return CheckModuleExists(src, value, docker->module, config);

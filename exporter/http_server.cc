@@ -75,7 +75,7 @@ std::string FirstUnbindable(const std::vector<std::string>& civet_ports) {
     int rc = ::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
     int err = errno;
     ::close(fd);
-    if (rc != 0) return host + ":" + port + ": bind: " + ErrnoText(err);
+    if (rc != 0) return host.append(":").append(port).append(": bind: ").append(ErrnoText(err));
   }
   return "";
 }
@@ -250,7 +250,12 @@ int HttpServer::Dispatch(mg_connection* conn, void* self) {
                      "\r\nConnection: close\r\n";
   if (gzipped) head += "Content-Encoding: gzip\r\n";
   if (response.compressible) head += "Vary: Accept-Encoding\r\n";
-  for (const auto& [name, value] : response.headers) head += name + ": " + value + "\r\n";
+  for (const auto& [name, value] : response.headers) {
+    head += name;
+    head += ": ";
+    head += value;
+    head += "\r\n";
+  }
   head += "\r\n";
   mg_write(conn, head.data(), head.size());
   if (request.method != "HEAD") mg_write(conn, response.body.data(), response.body.size());

@@ -52,7 +52,7 @@ std::string Printable(std::string_view s) {
   for (char c : s.substr(0, 80)) {
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
       char buf[8];
-      snprintf(buf, sizeof(buf), "\\x%02x", static_cast<unsigned char>(c));
+      (void)snprintf(buf, sizeof(buf), "\\x%02x", static_cast<unsigned char>(c));
       out += buf;
     } else {
       out += c;

@@ -74,7 +74,7 @@ bool ScrapeRunner::HasStraggler(size_t index) {
 }
 
 std::shared_ptr<ScrapeRunner::Call> ScrapeRunner::Launch(size_t index, Clock::time_point deadline,
-                                                         std::shared_ptr<HostFacts> facts) {
+                                                         const std::shared_ptr<HostFacts>& facts) {
   if (HasStraggler(index)) return nullptr;  // reported by Await; don't stack another stuck thread
   auto call = std::make_shared<Call>();
   call->index = index;

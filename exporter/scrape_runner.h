@@ -55,7 +55,7 @@ class ScrapeRunner {
   struct Call;  // one Collect() invocation on its own thread
 
   std::shared_ptr<Call> Launch(size_t index, Clock::time_point deadline,
-                               std::shared_ptr<HostFacts> facts);
+                               const std::shared_ptr<HostFacts>& facts);
   // Waits for `call` (null: still straggling) and adds its families to *out.
   Status Await(const std::shared_ptr<Call>& call, Clock::time_point start,
                Clock::time_point deadline, std::vector<prometheus::MetricFamily>* out,

@@ -49,16 +49,25 @@ std::string Lower(std::string_view s) {
   return lower;
 }
 
+// "--probe.allow entry "ENTRY"" followed by `parts`: the error for a bad entry.
+template <typename... Parts>
+Status BadEntry(const std::string& entry, const Parts&... parts) {
+  std::string message = "--probe.allow entry \"";
+  message += entry;
+  message += '"';
+  ((message += parts), ...);
+  return Status::Error(message);
+}
+
 }  // namespace
 
 Status ProbeAllowList::Parse(const std::vector<std::string>& entries, ProbeAllowList* out) {
   ProbeAllowList list;
   for (const std::string& entry : entries) {
-    const std::string quoted = "--probe.allow entry \"" + entry + "\"";
     if (entry.empty()) return Status::Error("--probe.allow has an empty entry");
     if (const std::string bad = ForbiddenTargetByte(entry);
         !bad.empty() && entry.find('/') == std::string::npos) {
-      return Status::Error(quoted + " " + bad);
+      return BadEntry(entry, " ", bad);
     }
     Cidr cidr;
     const size_t slash = entry.find('/');
@@ -66,7 +75,7 @@ Status ProbeAllowList::Parse(const std::vector<std::string>& entries, ProbeAllow
     if (slash != std::string::npos) {
       const std::string prefix = entry.substr(slash + 1);
       if (!ParseIp(address, &cidr.family, cidr.bytes)) {
-        return Status::Error(quoted + ": \"" + address + "\" is not an IP address");
+        return BadEntry(entry, ": \"", address, "\" is not an IP address");
       }
       const int max = cidr.family == AF_INET ? 32 : 128;
       // A mapped IPv6 network is written with a 96-bit head start.
@@ -75,8 +84,8 @@ Status ProbeAllowList::Parse(const std::vector<std::string>& entries, ProbeAllow
       const auto [end, ec] = std::from_chars(prefix.data(), prefix.data() + prefix.size(), value);
       if (prefix.empty() || ec != std::errc() || end != prefix.data() + prefix.size() ||
           value < (mapped ? 96 : 0) || value > (mapped ? 128 : max)) {
-        return Status::Error(quoted + ": prefix length \"" + prefix + "\" is not in 0-" +
-                             std::to_string(mapped ? 128 : max));
+        return BadEntry(entry, ": prefix length \"", prefix, "\" is not in 0-",
+                        std::to_string(mapped ? 128 : max));
       }
       cidr.prefix = mapped ? value - 96 : value;
       unsigned char network[16] = {};
@@ -87,7 +96,7 @@ Status ProbeAllowList::Parse(const std::vector<std::string>& entries, ProbeAllow
       // Host bits set usually mean a typo in the prefix length; on a list
       // that guards against scanning, say so rather than guess.
       if (std::memcmp(network, cidr.bytes, 16) != 0) {
-        return Status::Error(quoted + " has host bits set beyond the /" + prefix);
+        return BadEntry(entry, " has host bits set beyond the /", prefix);
       }
       list.cidrs_.push_back(cidr);
     } else if (ParseIp(entry, &cidr.family, cidr.bytes)) {
@@ -96,7 +105,7 @@ Status ProbeAllowList::Parse(const std::vector<std::string>& entries, ProbeAllow
     } else if (std::string why; ValidHostName(entry, &why)) {
       list.names_.push_back(Lower(entry));
     } else {
-      return Status::Error(quoted + " is not a CIDR, an IP address or a host name: " + why);
+      return BadEntry(entry, " is not a CIDR, an IP address or a host name: ", why);
     }
   }
   *out = std::move(list);

@@ -28,7 +28,7 @@ std::string ForbiddenTargetByte(std::string_view text) {
     if (c == 0) return "contains a NUL byte" + at;
     if (c < 0x20 || c == 0x7f) {
       char hex[8];
-      std::snprintf(hex, sizeof(hex), "0x%02x", c);
+      (void)std::snprintf(hex, sizeof(hex), "0x%02x", c);
       return "contains the control character " + std::string(hex) + at;
     }
     if (c == ' ') return "contains whitespace (a space)" + at;
@@ -76,9 +76,9 @@ bool ValidHostName(std::string_view host, std::string* why) {
         // Non-ASCII bytes as hex: the message may end up in an HTTP body.
         char shown[16];
         if (u < 0x80) {
-          std::snprintf(shown, sizeof(shown), "'%c'", c);
+          (void)std::snprintf(shown, sizeof(shown), "'%c'", c);
         } else {
-          std::snprintf(shown, sizeof(shown), "byte 0x%02x", u);
+          (void)std::snprintf(shown, sizeof(shown), "byte 0x%02x", u);
         }
         *why = "host name \"" + std::string(host) + "\" contains " + shown +
                " (allowed: letters, digits, '-', '_', '.')";

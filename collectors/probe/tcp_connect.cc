@@ -76,7 +76,7 @@ std::string FormatBudget(Clock::duration budget) {
   const auto ms = std::chrono::round<std::chrono::milliseconds>(budget).count();
   if (ms < 1000) return std::to_string(std::max<long long>(ms, 0)) + "ms";
   char text[32];
-  std::snprintf(text, sizeof(text), "%.3f", static_cast<double>(ms) / 1000.0);
+  (void)std::snprintf(text, sizeof(text), "%.3f", static_cast<double>(ms) / 1000.0);
   std::string s(text);
   while (s.back() == '0') s.pop_back();
   if (s.back() == '.') s.pop_back();

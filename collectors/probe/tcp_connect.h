@@ -71,7 +71,6 @@ struct TcpConnectResult {
 // start is a timeout with a detail saying so.  A stop request ends every
 // pending connect as an error ("abandoned").
 std::vector<TcpConnectResult> TcpConnectAll(std::span<const TcpConnectRequest> requests,
-                                            std::stop_token stop = {},
-                                            size_t max_in_flight = 0);
+                                            std::stop_token stop = {}, size_t max_in_flight = 0);
 
 }  // namespace portmap

@@ -82,6 +82,15 @@ int WaitBounded(pid_t pid, std::chrono::milliseconds limit) {
 
 }  // namespace
 
+std::string Series(const std::string& body, const std::string& name_and_labels) {
+  std::regex re(
+      "(^|\n)" +
+      std::regex_replace(name_and_labels, std::regex(R"([{}.\[\]()*+?^$|\\])"), R"(\$&)") +
+      " (\\S+)");
+  std::smatch m;
+  return std::regex_search(body, m, re) ? m[2].str() : "";
+}
+
 HttpResult Http(const std::string& url, const HttpCall& call) {
   HttpResult result;
   CURL* curl = curl_easy_init();

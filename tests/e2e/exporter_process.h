@@ -28,6 +28,11 @@ struct HttpCall {
 
 HttpResult Http(const std::string& url, const HttpCall& call = {});
 
+// The value of the sample written exactly as `name_and_labels` (e.g.
+// `portmap_probe_success{vantage="local",target="127.0.0.1:80"}`) in an
+// exposition `body`; "" when there is none.
+std::string Series(const std::string& body, const std::string& name_and_labels);
+
 // Result of running the binary to completion (for flag errors, --version).
 struct RunResult {
   int exit_code = -1;

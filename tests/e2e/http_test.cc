@@ -18,15 +18,6 @@ namespace {
 
 const std::string kExporter = PORTMAP_TEST_EXPORTER;  // the real table plus test_* collectors
 
-std::string Series(const std::string& body, const std::string& name_and_labels) {
-  std::regex re(
-      "(^|\n)" +
-      std::regex_replace(name_and_labels, std::regex(R"([{}.\[\]()*+?^$|\\])"), R"(\$&)") +
-      " (\\S+)");
-  std::smatch m;
-  return std::regex_search(body, m, re) ? m[2].str() : "";
-}
-
 TEST(HttpTest, EveryEndpoint) {
   ExporterProcess exporter(kExporter, {});
   ASSERT_TRUE(exporter.started()) << exporter.Log();

@@ -51,17 +51,8 @@ int ClosedPort() {
   return l.port();
 }
 
-std::string Series(const std::string& body, const std::string& name_and_labels) {
-  std::regex re(
-      "(^|\n)" +
-      std::regex_replace(name_and_labels, std::regex(R"([{}.\[\]()*+?^$|\\])"), R"(\$&)") +
-      " (\\S+)");
-  std::smatch m;
-  return std::regex_search(body, m, re) ? m[2].str() : "";
-}
-
 std::string WriteFile(const std::string& name, const std::string& text) {
-  const std::string path = ::testing::TempDir() + name;
+  std::string path = ::testing::TempDir() + name;
   std::ofstream(path) << text;
   return path;
 }
@@ -97,7 +88,7 @@ TEST(ProbeE2eTest, ConnectedAndRefused) {
 TEST(ProbeE2eTest, BadInputsAre400AndTheExporterStaysUp) {
   ExporterProcess exporter(kExporter, {"--collector.disable-defaults"});
   ASSERT_TRUE(exporter.started()) << exporter.Log();
-  const std::string ten_kb(10 * 1024, 'a');
+  const std::string ten_kb(size_t{10} * 1024, 'a');
   const struct {
     std::string query;
     std::string message;  // part of the one-line answer

@@ -36,12 +36,7 @@ exporter=${1:-}
 require_root
 [[ -x $exporter ]] || lab_die "exporter '$exporter' is not an executable"
 [[ -x $LAB_TCP ]] || lab_die "LAB_TCP=$LAB_TCP is not built"
-for tool in firewalld firewall-cmd dbus-daemon dbus-send unshare nsenter curl; do
-  if ! command -v "$tool" >/dev/null; then
-    echo "SKIP: $tool is not installed (scripts/install-deps.sh lab)"
-    exit 77
-  fi
-done
+lab_require_tools firewalld firewall-cmd dbus-daemon dbus-send unshare nsenter curl
 if [[ ! -x ${DOCKERD:-/usr/sbin/dockerd} || ! -x ${DOCKER_CLI:-/usr/bin/docker} ]]; then
   echo "SKIP: docker.io is not installed (scripts/install-deps.sh lab)"
   exit 77

@@ -21,12 +21,7 @@ exporter=${1:-}
 require_root
 [[ -x $exporter ]] || lab_die "exporter '$exporter' is not an executable"
 [[ -x $LAB_TCP ]] || lab_die "LAB_TCP=$LAB_TCP is not built"
-for tool in firewalld firewall-cmd dbus-daemon dbus-send unshare; do
-  if ! command -v "$tool" >/dev/null; then
-    echo "SKIP: $tool is not installed (scripts/install-deps.sh lab)"
-    exit 77
-  fi
-done
+lab_require_tools firewalld firewall-cmd dbus-daemon dbus-send unshare
 
 lab_cleanup_trap
 lab_defer "$LAB_DIR/lab.sh" down
@@ -53,15 +48,11 @@ show_exporter_log() { sed 's/^/  exporter: /' "$work/exporter.stderr" >&2; }
 # milliseconds into $scrape_ms.
 scrape_ms=0
 scrape() {
-  local start
-  start=$(lab_now_us)
-  ip netns exec "$NS_HOST" curl -sSf --max-time 15 \
-    -H "X-Prometheus-Scrape-Timeout-Seconds: ${1:-10}" \
-    "http://127.0.0.1:$port/metrics" >"$work/metrics" || {
+  lab_fetch "$NS_HOST" "http://127.0.0.1:$port/metrics" "$work/metrics" "${1:-10}" || {
     show_exporter_log
     lab_die "scrape of 127.0.0.1:$port/metrics failed"
   }
-  scrape_ms=$((($(lab_now_us) - start) / 1000))
+  scrape_ms=$fetch_ms
 }
 
 # scraped_is NAME LABELS WANT: for wait_for (signals arrive asynchronously).

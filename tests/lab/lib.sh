@@ -312,6 +312,31 @@ lab_rules_apply() {
   lab_ipt -t filter -A DOCKER-USER -j RETURN
 }
 
+# lab_require_tools TOOL...: skip the test (exit 77) naming the first tool
+# that is missing.
+lab_require_tools() {
+  local tool
+  for tool; do
+    if ! command -v "$tool" >/dev/null; then
+      echo "SKIP: $tool is not installed (scripts/install-deps.sh lab)"
+      exit 77
+    fi
+  done
+}
+
+# lab_fetch NS URL FILE TIMEOUT_HEADER_SECONDS: GET URL from inside NS into
+# FILE with that X-Prometheus-Scrape-Timeout-Seconds; the elapsed
+# milliseconds into $fetch_ms.  Fails (curl's status) on an error or non-2xx.
+fetch_ms=0
+lab_fetch() {
+  local start rc=0
+  start=$(lab_now_us)
+  ip netns exec "$1" curl -sSf --max-time 15 -H "X-Prometheus-Scrape-Timeout-Seconds: $4" \
+    "$2" >"$3" || rc=$?
+  fetch_ms=$((($(lab_now_us) - start) / 1000))
+  return "$rc"
+}
+
 # --- reading a scrape -----------------------------------------------------------
 # The lab tests save a /metrics body to the file named by LAB_METRICS and read
 # it with these two.

@@ -33,12 +33,7 @@ exporter=${1:-}
 require_root
 [[ -x $exporter ]] || lab_die "exporter '$exporter' is not an executable"
 [[ -x $LAB_TCP ]] || lab_die "LAB_TCP=$LAB_TCP is not built"
-for tool in firewalld firewall-cmd dbus-daemon unshare curl; do
-  if ! command -v "$tool" >/dev/null; then
-    echo "SKIP: $tool is not installed (scripts/install-deps.sh lab)"
-    exit 77
-  fi
-done
+lab_require_tools firewalld firewall-cmd dbus-daemon unshare curl
 
 lab_cleanup_trap
 lab_defer "$LAB_DIR/lab.sh" down
@@ -68,30 +63,23 @@ show_logs() {
 # the elapsed milliseconds into $scrape_ms.
 scrape_ms=0
 scrape_host() {
-  local start
-  start=$(lab_now_us)
-  ip netns exec "$NS_HOST" curl -sSf --max-time 15 \
-    -H "X-Prometheus-Scrape-Timeout-Seconds: ${1:-3}" \
-    "http://127.0.0.1:$host_port/metrics" >"$LAB_METRICS" || {
+  lab_fetch "$NS_HOST" "http://127.0.0.1:$host_port/metrics" "$LAB_METRICS" "${1:-3}" || {
     show_logs
     lab_die "scrape of the host exporter failed"
   }
-  scrape_ms=$((($(lab_now_us) - start) / 1000))
+  scrape_ms=$fetch_ms
 }
 
 # probe_external: /probe of the published port through the outside exporter,
 # into $work/external; the elapsed milliseconds into $probe_ms.
 probe_ms=0
 probe_external() {
-  local start
-  start=$(lab_now_us)
-  ip netns exec "$NS_OUT" curl -sSf --max-time 15 -H "X-Prometheus-Scrape-Timeout-Seconds: 3" \
-    "http://127.0.0.1:$ext_port/probe?target=$UPLINK_HOST_IP:$REGISTRY_PORT" \
-    >"$work/external" || {
+  lab_fetch "$NS_OUT" "http://127.0.0.1:$ext_port/probe?target=$UPLINK_HOST_IP:$REGISTRY_PORT" \
+    "$work/external" 3 || {
     show_logs
     lab_die "/probe through the outside exporter failed"
   }
-  probe_ms=$((($(lab_now_us) - start) / 1000))
+  probe_ms=$fetch_ms
 }
 
 causes=(ip_forward_disabled docker_chain_missing dnat_rule_missing firewalld_port_closed

@@ -49,7 +49,7 @@ void ExpectDefaults(const ProbeConfig& config) {
 }
 
 std::string WriteFile(const std::string& name, const std::string& text) {
-  const std::string path = testing::TempDir() + "config_test_" + name;
+  std::string path = testing::TempDir() + "config_test_" + name;
   std::ofstream out(path, std::ios::trunc);
   out << text;
   return path;
@@ -316,7 +316,7 @@ TEST(ConfigLoadFileTest, ReadsAndNamesTheFile) {
   const std::string big = WriteFile("big.yml", "#" + std::string(5 << 20, 'x') + "\n");
   status = LoadConfigFile(big, &config);
   EXPECT_EQ(status.message(), "cannot read " + big + ": larger than 4 MiB");
-  std::remove(big.c_str());
+  (void)std::remove(big.c_str());
 
   ASSERT_TRUE(LoadConfigFile(WriteFile("full.yml", kFull), &config).ok());
   EXPECT_EQ(config.targets.size(), 3u);

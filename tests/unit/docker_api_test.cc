@@ -189,7 +189,7 @@ TEST(DockerApiGetTest, ChunkedRecordedBodyEndToEnd) {
     for (size_t i = 0; i < json.size(); i += 1000) {
       std::string part = json.substr(i, 1000);
       char size[16];
-      std::snprintf(size, sizeof size, "%zx\r\n", part.size());
+      (void)std::snprintf(size, sizeof size, "%zx\r\n", part.size());
       reply += size + part + "\r\n";
     }
     FakeUnixServer::Write(fd, reply + "0\r\n\r\n");

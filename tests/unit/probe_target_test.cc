@@ -70,7 +70,7 @@ TEST(ProbeTargetParseTest, RejectsWithPreciseMessages) {
       {"host:0", "port \"0\" is not a number in 1..65535"},
       {"host:99999999999999999999", "is not a number in 1..65535"},
       {":5000", "empty host"},
-      {std::string(10 * 1024, 'a') + ":80", "10243 bytes long; the limit is 512"},
+      {std::string(size_t{10} * 1024, 'a') + ":80", "10243 bytes long; the limit is 512"},
       {"%00", "contains '%' at offset 0"},
       {std::string("a\0b", 3), "NUL byte at offset 1"},
       {"a\tb:80", "control character 0x09 at offset 1"},

@@ -7,7 +7,7 @@
 namespace portmap {
 namespace {
 
-NfChain NatDocker(std::vector<std::pair<std::string, uint16_t>> ports) {
+NfChain NatDocker(const std::vector<std::pair<std::string, uint16_t>>& ports) {
   NfChain chain;
   chain.family = "ipv4";
   chain.table = "nat";

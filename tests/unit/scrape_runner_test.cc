@@ -128,6 +128,7 @@ TEST(ScrapeRunnerTest, ConcurrentScrapes) {
   using M = FakeCollector::Mode;
   ScrapeRunner runner(Collectors({{"a", M::kOk}, {"b", M::kError}}), Paths{});
   std::vector<std::thread> threads;
+  threads.reserve(8);
   std::atomic<int> good{0};
   for (int i = 0; i < 8; ++i) {
     threads.emplace_back([&] {

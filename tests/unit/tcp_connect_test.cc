@@ -98,7 +98,7 @@ Socket SilentListener(std::vector<Socket>* fillers) {
   const sockaddr_storage ss = Loopback4(PortOf(listener.fd));
   for (int i = 0; i < 8; ++i) {
     Socket s(socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-    connect(s.fd, reinterpret_cast<const sockaddr*>(&ss), sizeof(sockaddr_in));
+    (void)connect(s.fd, reinterpret_cast<const sockaddr*>(&ss), sizeof(sockaddr_in));
     pollfd p{s.fd, POLLOUT, 0};
     const bool answered = poll(&p, 1, 100) > 0;
     fillers->push_back(std::move(s));

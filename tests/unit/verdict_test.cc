@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <string>
@@ -254,7 +255,7 @@ TEST(NetfilterFactsTest, FromDockersView) {
 // whose net/tcp has docker-proxy on 0.0.0.0:5000 and nothing on 6000.
 TEST(VerdictCollectorTest, JudgesEachRememberedPort) {
   const std::string procfs = ::testing::TempDir() + "verdict_proc";
-  ASSERT_EQ(system(("mkdir -p " + procfs + "/net").c_str()), 0);
+  std::filesystem::create_directories(procfs + "/net");
   std::ofstream(procfs + "/net/tcp")
       << "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  "
          "timeout inode\n"
