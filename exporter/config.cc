@@ -15,6 +15,7 @@
 
 #include "collectors/metrics.h"
 #include "collectors/probe/target.h"
+#include "exporter/config_guard.h"
 #include "exporter/config_yaml.h"
 #include "exporter/logging.h"
 
@@ -350,7 +351,7 @@ Status LoadConfigFile(const std::string& path, ProbeConfig* out) {
     }
   }
   close(fd);
-  return ParseConfig(text, path, out);
+  return ParseConfigBounded(text, path, kConfigParseLimit, out);
 }
 
 ConfigReloader::ConfigReloader(std::string path, std::shared_ptr<ConfigStore> store)

@@ -1,0 +1,109 @@
+#include "exporter/config_guard.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "exporter/config.h"
+
+namespace portmap {
+
+namespace {
+
+// Writes all of `data` to `fd` (the child's report); errors are ignored: the
+// parent then sees a short report and says so.
+void WriteAll(int fd, std::string_view data) {
+  while (!data.empty()) {
+    const ssize_t n = write(fd, data.data(), data.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+}
+
+// A file is at most 4 MiB and parses in far less than this; the cap turns
+// the loop's allocations into std::bad_alloc, which ParseConfig reports.
+// Not under AddressSanitizer, whose shadow memory counts against it.
+void LimitChildMemory() {
+#if !defined(__SANITIZE_ADDRESS__) && !defined(PORTMAP_ASAN)
+  constexpr rlim_t kBytes = rlim_t{256} << 20;
+  const rlimit limit{kBytes, kBytes};
+  (void)setrlimit(RLIMIT_DATA, &limit);
+#endif
+}
+
+void Reap(pid_t pid) {
+  while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+  }
+}
+
+}  // namespace
+
+Status ParseConfigBounded(std::string_view yaml, const std::string& file,
+                          std::chrono::milliseconds limit, ProbeConfig* out) {
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) return Status::Error("pipe: " + ErrnoText(errno));
+  const pid_t pid = fork();
+  if (pid < 0) {
+    const int err = errno;
+    close(fds[0]);
+    close(fds[1]);
+    return Status::Error("fork: " + ErrnoText(err));
+  }
+  if (pid == 0) {
+    close(fds[0]);
+    LimitChildMemory();
+    ProbeConfig scratch;
+    const Status st = ParseConfig(yaml, file, &scratch);
+    WriteAll(fds[1], st.ok() ? std::string("ok") : "error " + st.message());
+    _exit(0);
+  }
+  close(fds[1]);
+  std::string report;
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  bool timed_out = false;
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      timed_out = true;
+      break;
+    }
+    pollfd p{fds[0], POLLIN, 0};
+    const int r = poll(&p, 1, static_cast<int>(left.count()));
+    if (r < 0 && errno == EINTR) continue;
+    if (r == 0) {
+      timed_out = true;
+      break;
+    }
+    char buffer[4096];
+    const ssize_t n = read(fds[0], buffer, sizeof(buffer));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;  // the child has written everything and exited
+    report.append(buffer, static_cast<size_t>(n));
+  }
+  close(fds[0]);
+  constexpr const char* kWhy =
+      " (libyaml-cpp 0.7 loops on some malformed input, e.g. a ',' where a value should "
+      "start); check the file's syntax";
+  if (timed_out) {
+    kill(pid, SIGKILL);
+    Reap(pid);
+    return Status::Error(file + ": the YAML parser did not finish within " +
+                         std::to_string(limit.count()) + " ms" + kWhy);
+  }
+  Reap(pid);
+  if (report.find("bad_alloc") != std::string::npos) {
+    return Status::Error(file + ": the YAML parser ran out of its 256 MiB" + kWhy);
+  }
+  if (report.rfind("error ", 0) == 0) return Status::Error(report.substr(6));
+  if (report != "ok") return Status::Error(file + ": the YAML parser's check ended abnormally");
+  return ParseConfig(yaml, file, out);
+}
+
+}  // namespace portmap

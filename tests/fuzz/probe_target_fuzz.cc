@@ -1,0 +1,31 @@
+// libFuzzer target: what /probe and --probe.allow parse from strangers —
+// ParseProbeTarget over any bytes, and ProbeAllowList::Parse over the same
+// bytes split at commas.  Invariants: no crash or sanitizer report; an
+// accepted target has a host and a port in 1..65535, and its host is never
+// longer than the input.
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "collectors/probe/allow_list.h"
+#include "collectors/probe/target.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  const std::string_view text(reinterpret_cast<const char*>(data), size);
+  portmap::ProbeTarget target;
+  if (portmap::ParseProbeTarget(text, &target).ok()) {
+    if (target.host.empty() || target.port == 0 || target.host.size() > size) std::abort();
+  }
+  std::vector<std::string> entries;
+  size_t start = 0;
+  for (size_t comma; (comma = text.find(',', start)) != std::string_view::npos; start = comma + 1) {
+    entries.emplace_back(text.substr(start, comma - start));
+  }
+  entries.emplace_back(text.substr(start));
+  portmap::ProbeAllowList allow;
+  if (portmap::ProbeAllowList::Parse(entries, &allow).ok()) (void)allow.AllowsName(text);
+  return 0;
+}
