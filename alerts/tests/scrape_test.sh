@@ -95,12 +95,10 @@ want="portmap 127.0.0.1 5000;portmap 127.0.0.1 8080;portmap-external 127.0.0.1 5
 [[ $got == "$want" ]] && r=ok || r=no; check "$r" "probe series: '$got', want '$want'"
 
 # Every dashboard query runs (not only parses): variables as All.
-while IFS= read -r expr; do
-  expr=$(sed -E -e 's/\$\{?__(rate_interval|interval|range)\}?/1m/g' -e 's/\$\{?(job)\}?/portmap/g' \
-                -e 's/\$\{?(external_job)\}?/portmap-external/g' -e 's/\$\{?[A-Za-z_][A-Za-z0-9_]*\}?/.*/g' <<<"$expr")
+while IFS=$'\t' read -r _ _ expr; do
   status=$(curl -s "$prom/api/v1/query" --data-urlencode "query=$expr" | jq -r '.status + " " + (.error // "")')
   [[ $status == "success " ]] && r=ok || r=no; check "$r" "dashboard query fails: $expr: $status"
-done < <(jq -r '(.panels[] | (., .panels[]?) | .targets[]?.expr), (.annotations.list[] | .expr // empty)' "$repo/dashboards/portmap.json")
+done < <("$here/dashboard_queries.sh" -v job=portmap -v external_job=portmap-external "$repo/dashboards/portmap.json")
 
 echo "scrape_test: $pass passed, $fail failed"
 ((fail == 0))
