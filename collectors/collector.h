@@ -71,6 +71,10 @@ struct CollectorOptions {
   // The probe configuration in force (--config.file; reloads swap it).
   std::shared_ptr<ConfigStore> config = nullptr;
   std::string probe_vantage = "local";  // --probe.vantage
+  // Start the event watchers (netlink, D-Bus signals).  Off for a one-shot
+  // run (`diagnose`): it sees no events, and a watcher still subscribing when
+  // the only scrape runs would read as a failed collector.
+  bool watch_events = true;
 };
 
 using CollectorFactory = std::unique_ptr<Collector> (*)(const CollectorOptions&);

@@ -306,7 +306,9 @@ std::unique_ptr<Collector> NewFirewalldCollector(const CollectorOptions& options
     };
   }
   return NewFirewalldCollectorWith(options, NewSdBusFirewalldClient(),
-                                   std::make_unique<FirewalldWatcher>(), std::move(ports));
+                                   options.watch_events ? std::make_unique<FirewalldWatcher>()
+                                                        : std::unique_ptr<FirewalldWatcher>(),
+                                   std::move(ports));
 }
 
 std::unique_ptr<Collector> NewFirewalldCollectorWith(const CollectorOptions& options,

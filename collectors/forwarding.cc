@@ -188,7 +188,8 @@ class ForwardingCollector : public Collector {
 
 std::unique_ptr<Collector> NewForwardingCollector(const CollectorOptions& options) {
   return std::make_unique<ForwardingCollector>(
-      options, std::make_unique<ForwardingWatcher>(options.paths.procfs));
+      options, options.watch_events ? std::make_unique<ForwardingWatcher>(options.paths.procfs)
+                                    : std::unique_ptr<ForwardingWatcher>());
 }
 
 std::unique_ptr<Collector> NewForwardingCollectorWithEvents(

@@ -272,7 +272,8 @@ std::unique_ptr<NetfilterSource> NewKernelNetfilterSource(const Paths& paths) {
 
 std::unique_ptr<Collector> NewNetfilterCollector(const CollectorOptions& options) {
   return NewNetfilterCollectorWithSource(NewKernelNetfilterSource(options.paths),
-                                         std::make_unique<NetfilterWatcher>(),
+                                         options.watch_events ? std::make_unique<NetfilterWatcher>()
+                                                              : std::unique_ptr<NetfilterWatcher>(),
                                          options.published_ports);
 }
 

@@ -83,6 +83,9 @@ sigset_t BlockTerminationSignals() {
 }  // namespace
 
 int RunExporter(int argc, const char* const* argv, std::span<const CollectorSpec> collectors) {
+  if (argc > 1 && std::string_view(argv[1]) == "diagnose") {
+    return RunDiagnose(argc - 1, argv + 1, collectors);
+  }
   Flags flags;
   std::string error;
   switch (ParseFlags(argc, argv, collectors, &flags, &error, std::cout)) {

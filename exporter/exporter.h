@@ -13,6 +13,12 @@ namespace portmap {
 
 // `collectors` is normally BuiltinCollectors(); tests add deliberately
 // failing and hanging ones to check the scrape survives them.
+// `portmap_exporter diagnose ...` (argv[1] == "diagnose") runs RunDiagnose.
 int RunExporter(int argc, const char* const* argv, std::span<const CollectorSpec> collectors);
+
+// One scrape of the collectors, printed as a troubleshooting report
+// (diagnose.h); argv[0] is "diagnose".  Exit codes: DiagnoseExitStatus, or 2
+// for a usage error.
+int RunDiagnose(int argc, const char* const* argv, std::span<const CollectorSpec> collectors);
 
 }  // namespace portmap

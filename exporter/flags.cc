@@ -79,11 +79,15 @@ std::string VersionText() {
 
 FlagsOutcome ParseFlags(int argc, const char* const* argv,
                         std::span<const CollectorSpec> collectors, Flags* flags, std::string* error,
-                        std::ostream& out) {
-  CLI::App app{
-      "Prometheus exporter for the state that decides whether a Docker published port "
-      "is reachable from other hosts: ip_forward, firewalld, the DOCKER chains.",
-      kProgram};
+                        std::ostream& out, DiagnoseFlags* diagnose) {
+  CLI::App app{diagnose != nullptr
+                   ? "Checks once, in the order an engineer would, why a Docker published port "
+                     "is or is not reachable from other hosts, and prints the fixes. Exit "
+                     "status: 0 all reachable, 1 one blocked, 2 usage or environment error."
+                   : "Prometheus exporter for the state that decides whether a Docker published "
+                     "port is reachable from other hosts: ip_forward, firewalld, the DOCKER "
+                     "chains.",
+               diagnose != nullptr ? "portmap_exporter diagnose" : kProgram};
   app.set_version_flag("--version", [] { return VersionText(); });
   app.get_formatter()->column_width(44);
 
@@ -128,6 +132,17 @@ FlagsOutcome ParseFlags(int argc, const char* const* argv,
   app.add_flag("--collector.disable-defaults", disable_defaults,
                "Disable every collector that is on by default; enable some with "
                "--collector.<name>");
+
+  if (diagnose != nullptr) {
+    app.add_option("--port", diagnose->ports,
+                   "Report only this published TCP port (repeatable); checked even when "
+                   "Docker's rules no longer show it")
+        ->check(CLI::Range(1, 65535));
+    app.add_option("--format", diagnose->format, "Output: text or json")
+        ->check(CLI::IsMember({"text", "json"}))
+        ->capture_default_str();
+    app.add_flag("--no-color", diagnose->no_color, "No ANSI colours, even on a terminal");
+  }
 
   // One flag pair per collector: +1 for --collector.X, -1 for --no-collector.X.
   std::map<std::string, int64_t> toggles;

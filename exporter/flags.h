@@ -34,6 +34,15 @@ struct Flags {
   std::map<std::string, bool> collectors;
 };
 
+// The flags only `portmap_exporter diagnose` takes, on top of Flags.
+struct DiagnoseFlags {
+  // --port, repeatable: report only these, and judge them as TCP ports
+  // Docker publishes even when its rules are gone (a wipe hides them).
+  std::vector<int> ports;
+  std::string format = "text";  // --format text|json
+  bool no_color = false;        // --no-color
+};
+
 enum class FlagsOutcome {
   kRun,         // *flags is complete
   kExitOk,      // --help or --version was printed to `out`
@@ -42,7 +51,7 @@ enum class FlagsOutcome {
 
 FlagsOutcome ParseFlags(int argc, const char* const* argv,
                         std::span<const CollectorSpec> collectors, Flags* flags, std::string* error,
-                        std::ostream& out);
+                        std::ostream& out, DiagnoseFlags* diagnose = nullptr);
 
 // "portmap_exporter, version 0.1.0 (revision: abc)" plus build details.
 std::string VersionText();

@@ -126,7 +126,8 @@ Status ScrapeRunner::Await(const std::shared_ptr<Call>& call, Clock::time_point 
   return Status::Error("deadline exceeded");
 }
 
-std::vector<prometheus::MetricFamily> ScrapeRunner::Scrape(Clock::time_point deadline) {
+std::vector<prometheus::MetricFamily> ScrapeRunner::Scrape(Clock::time_point deadline,
+                                                           std::vector<Status>* statuses_out) {
   ReapFinishedStragglers();
   const Clock::time_point start = Clock::now();
   // Shared with the calls (each thread holds a reference): a straggler may
@@ -173,6 +174,7 @@ std::vector<prometheus::MetricFamily> ScrapeRunner::Scrape(Clock::time_point dea
   out.push_back(std::move(success));
   out.push_back(std::move(duration));
   MergeAndSort(&out);
+  if (statuses_out != nullptr) *statuses_out = std::move(statuses);
   return out;
 }
 

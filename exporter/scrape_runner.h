@@ -45,8 +45,11 @@ class ScrapeRunner {
   ~ScrapeRunner();
 
   // Runs all collectors and returns their families plus the per-collector
-  // success and duration families, merged and sorted by name.
-  std::vector<prometheus::MetricFamily> Scrape(Clock::time_point deadline);
+  // success and duration families, merged and sorted by name.  When
+  // `statuses` is given it receives each collector's Status, in Names()
+  // order, so a caller (diagnose) can show the reason, not just success 0.
+  std::vector<prometheus::MetricFamily> Scrape(Clock::time_point deadline,
+                                               std::vector<Status>* statuses = nullptr);
 
   // Names of the collectors, in the order given.
   std::vector<std::string> Names() const;
