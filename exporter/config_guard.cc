@@ -8,6 +8,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <thread>
 
 #include "exporter/config.h"
 
@@ -26,26 +29,67 @@ void WriteAll(int fd, std::string_view data) {
   }
 }
 
-// A file is at most 4 MiB and parses in far less than this; the cap turns
-// the loop's allocations into std::bad_alloc, which ParseConfig reports.
+// The child's data segment (VmData) at the fork: the parent's heap, and every
+// thread's stack, all inherited.  Read without allocating.
+rlim_t CurrentDataBytes() {
+  char buffer[4096];
+  const int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  const ssize_t n = read(fd, buffer, sizeof(buffer) - 1);
+  close(fd);
+  if (n <= 0) return 0;
+  buffer[n] = '\0';
+  const char* line = strstr(buffer, "\nVmData:");
+  if (line == nullptr) return 0;
+  return static_cast<rlim_t>(strtoull(line + 8, nullptr, 10)) * 1024;
+}
+
+// A file is at most 4 MiB and parses in far less than 256 MiB; the cap turns
+// the loop's allocations into std::bad_alloc, which ParseConfig reports.  On
+// top of what the fork inherited (the exporter's threads' stacks count).
 // Not under AddressSanitizer, whose shadow memory counts against it.
 void LimitChildMemory() {
 #if !defined(__SANITIZE_ADDRESS__) && !defined(PORTMAP_ASAN)
-  constexpr rlim_t kBytes = rlim_t{256} << 20;
-  const rlimit limit{kBytes, kBytes};
+  const rlim_t bytes = CurrentDataBytes() + (rlim_t{256} << 20);
+  const rlimit limit{bytes, bytes};
   (void)setrlimit(RLIMIT_DATA, &limit);
 #endif
 }
 
-void Reap(pid_t pid) {
-  while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+// Waits for the child; returns how it ended, for the error message.
+std::string Reap(pid_t pid) {
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) return "not waited for: " + ErrnoText(errno);
   }
+  if (WIFSIGNALED(status)) return "killed by signal " + std::to_string(WTERMSIG(status));
+  return "exit status " + std::to_string(WEXITSTATUS(status));
 }
+
+}  // namespace
+
+namespace {
+
+Status CheckInChild(std::string_view yaml, const std::string& file, std::chrono::milliseconds limit,
+                    ProbeConfig* out);
 
 }  // namespace
 
 Status ParseConfigBounded(std::string_view yaml, const std::string& file,
                           std::chrono::milliseconds limit, ProbeConfig* out) {
+  // Forked from a thread of our own: the caller may be one of civetweb's
+  // workers (POST /-/reload), and a child forked from one died with SIGSEGV
+  // in the lab (lab.probe) while the same check forked from a std::thread or
+  // the main thread did not.
+  Status status;
+  std::thread([&] { status = CheckInChild(yaml, file, limit, out); }).join();
+  return status;
+}
+
+namespace {
+
+Status CheckInChild(std::string_view yaml, const std::string& file, std::chrono::milliseconds limit,
+                    ProbeConfig* out) {
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) return Status::Error("pipe: " + ErrnoText(errno));
   const pid_t pid = fork();
@@ -97,13 +141,17 @@ Status ParseConfigBounded(std::string_view yaml, const std::string& file,
     return Status::Error(file + ": the YAML parser did not finish within " +
                          std::to_string(limit.count()) + " ms" + kWhy);
   }
-  Reap(pid);
+  const std::string ended = Reap(pid);
   if (report.find("bad_alloc") != std::string::npos) {
     return Status::Error(file + ": the YAML parser ran out of its 256 MiB" + kWhy);
   }
   if (report.rfind("error ", 0) == 0) return Status::Error(report.substr(6));
-  if (report != "ok") return Status::Error(file + ": the YAML parser's check ended abnormally");
+  if (report != "ok")
+    return Status::Error(file + ": the YAML parser's check ended abnormally (" + ended +
+                         ", report \"" + report.substr(0, 80) + "\")");
   return ParseConfig(yaml, file, out);
 }
+
+}  // namespace
 
 }  // namespace portmap
