@@ -141,9 +141,10 @@ size_t HttpRound(const sockaddr_in& server, const std::string& addr, unsigned fi
 }
 
 int Usage() {
-  (void)std::fprintf(stderr,
-               "usage: probe_connect_bench [--rounds N] [--timeout-ms T] [--http SERVER:PORT]\n"
-               "                           ADDR FIRST_PORT COUNT\n");
+  (void)std::fprintf(
+      stderr,
+      "usage: probe_connect_bench [--rounds N] [--timeout-ms T] [--http SERVER:PORT]\n"
+      "                           ADDR FIRST_PORT COUNT\n");
   return 2;
 }
 

@@ -31,11 +31,7 @@ set -euo pipefail
 
 # shellcheck source=firewalld.sh
 source "$(dirname "${BASH_SOURCE[0]}")/firewalld.sh"
-exporter=${1:-}
-[[ -n $exporter ]] || lab_die "usage: $0 PATH/TO/portmap_exporter"
-require_root
-[[ -x $exporter ]] || lab_die "exporter '$exporter' is not an executable"
-[[ -x $LAB_TCP ]] || lab_die "LAB_TCP=$LAB_TCP is not built"
+lab_exporter_test_start "${1:-}" # sets $exporter
 lab_require_tools firewalld firewall-cmd dbus-daemon dbus-send unshare nsenter curl
 if [[ ! -x ${DOCKERD:-/usr/sbin/dockerd} || ! -x ${DOCKER_CLI:-/usr/bin/docker} ]]; then
   echo "SKIP: docker.io is not installed (scripts/install-deps.sh lab)"

@@ -8,11 +8,7 @@ set -euo pipefail
 
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-exporter=${1:-}
-[[ -n $exporter ]] || lab_die "usage: $0 PATH/TO/portmap_exporter"
-require_root
-[[ -x $exporter ]] || lab_die "exporter '$exporter' is not an executable"
-[[ -x $LAB_TCP ]] || lab_die "LAB_TCP=$LAB_TCP is not built"
+lab_exporter_test_start "${1:-}" # sets $exporter
 
 lab_cleanup_trap
 lab_defer "$LAB_DIR/lab.sh" down

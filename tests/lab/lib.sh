@@ -312,6 +312,17 @@ lab_rules_apply() {
   lab_ipt -t filter -A DOCKER-USER -j RETURN
 }
 
+# lab_exporter_test_start EXPORTER: the checks every lab test of the exporter
+# starts with — its one argument, root (else SKIP), the exporter and the lab's
+# listener built; sets $exporter.
+lab_exporter_test_start() {
+  exporter=${1:-}
+  [[ -n $exporter ]] || lab_die "usage: $0 PATH/TO/portmap_exporter"
+  require_root
+  [[ -x $exporter ]] || lab_die "exporter '$exporter' is not an executable"
+  [[ -x $LAB_TCP ]] || lab_die "LAB_TCP=$LAB_TCP is not built"
+}
+
 # lab_require_tools TOOL...: skip the test (exit 77) naming the first tool
 # that is missing.
 lab_require_tools() {
