@@ -50,6 +50,20 @@ bool CollectorBudget(std::string_view header, std::chrono::duration<double>* bud
   return true;
 }
 
+std::string Exposition(const std::vector<prometheus::MetricFamily>& families) {
+  std::ostringstream text;
+  prometheus::TextSerializer().Serialize(text, families);
+  return text.str();
+}
+
+HttpResponse ExpositionResponse(std::string body) {
+  HttpResponse response;
+  response.content_type = kTextFormat;
+  response.body = std::move(body);
+  response.compressible = true;
+  return response;
+}
+
 HttpResponse MetricsHandler::operator()(const HttpRequest& request) const {
   std::chrono::duration<double> budget;
   std::string error;
@@ -65,14 +79,7 @@ HttpResponse MetricsHandler::operator()(const HttpRequest& request) const {
   Status st = AppendProcessMetrics(proc_self_, proc_root_, &families);
   if (!st.ok()) LogWarn("process metrics incomplete", {{"err", st.message()}});
   MergeAndSort(&families);
-
-  std::ostringstream body;
-  prometheus::TextSerializer().Serialize(body, families);
-  HttpResponse response;
-  response.content_type = kTextFormat;
-  response.body = body.str();
-  response.compressible = true;
-  return response;
+  return ExpositionResponse(Exposition(families));
 }
 
 }  // namespace portmap

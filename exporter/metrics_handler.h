@@ -3,10 +3,13 @@
 // (portmap_exporter_build_info and process_*), in the text format.
 #pragma once
 
+#include <prometheus/metric_family.h>
+
 #include <chrono>
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "exporter/http_server.h"
 #include "exporter/scrape_runner.h"
@@ -24,6 +27,11 @@ inline constexpr double kScrapeTimeoutOffsetSeconds = 0.5;
 // is an error naming it.
 bool CollectorBudget(std::string_view header, std::chrono::duration<double>* budget,
                      std::string* error);
+
+// The text exposition format of `families` (merged and sorted), and the 200
+// answer carrying it (compressible), as /metrics and /probe send it.
+std::string Exposition(const std::vector<prometheus::MetricFamily>& families);
+HttpResponse ExpositionResponse(std::string body);
 
 class MetricsHandler {
  public:

@@ -1,7 +1,5 @@
 #include "exporter/probe_handler.h"
 
-#include <prometheus/text_serializer.h>
-
 #include <chrono>
 #include <cstdio>
 #include <sstream>
@@ -14,8 +12,6 @@
 namespace portmap {
 
 namespace {
-
-constexpr const char* kTextFormat = "text/plain; version=0.0.4; charset=utf-8";
 
 int HexDigit(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -134,19 +130,22 @@ HttpResponse ProbeHandler::operator()(const HttpRequest& request) const {
       start + std::min(std::chrono::duration_cast<Clock::duration>(budget),
                        std::chrono::duration_cast<Clock::duration>(module->second.timeout));
 
+  std::vector<std::string> log;
+  ProbeJob job;
+  job.target = target;
+  job.module = module_name;
   if (!allow_.AllowsAll() && !allow_.AllowsName(parsed.host)) {
+    // The address checked is the address probed: a second lookup could
+    // answer differently (DNS rebinding past the allow list).
     ResolvedTarget resolved;
     Status st = ResolveProbeTarget(parsed, module->second, deadline, &resolved);
     if (!st.ok() || !allow_.AllowsAddress(resolved.address)) {
       LogWarn("Probe target refused by --probe.allow", {{"target", target}});
       return HttpResponse::Text(403, "target \"" + target + "\" is not allowed by --probe.allow");
     }
+    if (debug) log.push_back("target=" + target + " resolved and allowed by --probe.allow");
+    job.resolved = resolved;
   }
-
-  std::vector<std::string> log;
-  ProbeJob job;
-  job.target = target;
-  job.module = module_name;
   const std::vector<ProbeRecord> records =
       RunProbes({job}, *config, deadline, {}, debug ? &log : nullptr);
   std::vector<prometheus::MetricFamily> families;
@@ -164,20 +163,15 @@ HttpResponse ProbeHandler::operator()(const HttpRequest& request) const {
                               {"outcome", std::string(ProbeOutcomeName(r.result.outcome))},
                               {"detail", r.result.detail}});
 
-  std::ostringstream metrics;
-  prometheus::TextSerializer().Serialize(metrics, families);
-  HttpResponse response;
+  std::string metrics = Exposition(families);
   if (debug) {
     std::string body = "Logs for the probe:\n";
     for (const std::string& line : log) body += line + "\n";
-    body += "\n\nMetrics that would have been returned:\n" + metrics.str();
+    body += "\n\nMetrics that would have been returned:\n" + metrics;
     body += "\n\nModule configuration:\n" + DescribeModule(module_name, module->second);
     return HttpResponse::Text(200, std::move(body));
   }
-  response.content_type = kTextFormat;
-  response.body = metrics.str();
-  response.compressible = true;
-  return response;
+  return ExpositionResponse(std::move(metrics));
 }
 
 }  // namespace portmap

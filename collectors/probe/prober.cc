@@ -47,11 +47,16 @@ std::vector<ProbeRecord> RunProbes(const std::vector<ProbeJob>& jobs, const Prob
       continue;
     }
     const Clock::time_point job_deadline = std::min(deadline, start + module->second.timeout);
-    note("target=" + job.target + " module=" + job.module + " resolving " + target.host);
     ResolvedTarget resolved;
-    if (Status st = ResolveProbeTarget(target, module->second, job_deadline, &resolved); !st.ok()) {
-      fail(st.message());
-      continue;
+    if (job.resolved) {
+      resolved = *job.resolved;
+    } else {
+      note("target=" + job.target + " module=" + job.module + " resolving " + target.host);
+      if (Status st = ResolveProbeTarget(target, module->second, job_deadline, &resolved);
+          !st.ok()) {
+        fail(st.message());
+        continue;
+      }
     }
     note("target=" + job.target + " connecting to " + FormatAddressPort(resolved.address));
     TcpConnectRequest request;

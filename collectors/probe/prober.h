@@ -11,6 +11,7 @@
 // Thread safety: reentrant.
 #pragma once
 
+#include <optional>
 #include <stop_token>
 #include <string>
 #include <vector>
@@ -19,6 +20,7 @@
 #include "collectors/metrics.h"
 #include "collectors/probe/config.h"
 #include "collectors/probe/probe_metrics.h"
+#include "collectors/probe/target.h"
 
 namespace portmap {
 
@@ -26,6 +28,9 @@ struct ProbeJob {
   std::string target;  // "HOST:PORT"
   std::string module = kDefaultModule;
   Labels extra;  // extra labels for its series
+  // Already resolved (and checked against --probe.allow) by the caller: the
+  // connect goes to exactly that address, without a second lookup.
+  std::optional<ResolvedTarget> resolved;
 };
 
 // One result per job, in order.  When `log` is not null, each step is
