@@ -56,6 +56,18 @@ bool IsNoBus(const CallStatus& st) {
   return st.err == ENOENT || st.err == ECONNREFUSED || st.err == ENOTDIR;
 }
 
+// firewalld (or the bus) refused the caller: say what grants it, since the
+// D-Bus error alone does not.
+std::string Explained(const CallStatus& st) {
+  if (st.error_name == "org.fedoraproject.FirewallD1.NotAuthorizedException" ||
+      st.error_name == "org.freedesktop.DBus.Error.AccessDenied") {
+    return st.message +
+           " (a non-root exporter needs the polkit rule in docs/firewalld.md; without polkit "
+           "firewalld answers uid 0 only)";
+  }
+  return st.message;
+}
+
 // The uplinks and bridges of this network namespace: class/net minus lo and
 // bridge ports (veths of containers).
 void LocalInterfaces(const Paths& paths, std::vector<std::string>* uplinks,
@@ -112,7 +124,7 @@ class FirewalldCollector : public Collector {
       RecordNotRunning(ctx);
       return Status::Ok();
     }
-    if (!st.ok()) return Status::Error(st.message);  // e.g. stopped: timed out
+    if (!st.ok()) return Status::Error(Explained(st));  // e.g. stopped: timed out
     AddSample(&f->up, {}, state == "RUNNING" ? 1 : 0);
     if (state != "RUNNING") {  // INIT/FAILED: zones are not there
       RecordNotRunning(ctx);
@@ -122,7 +134,7 @@ class FirewalldCollector : public Collector {
     std::string errors;
     auto note = [&errors](const CallStatus& cs) {
       if (cs.ok()) return true;
-      AppendError(&errors, cs.message);
+      AppendError(&errors, Explained(cs));
       return false;
     };
     std::string version;

@@ -56,6 +56,12 @@ class KernelSource : public NetfilterSource {
     *loaded = false;
     std::vector<std::string> tables;
     NetlinkStatus st = XtLoadedTables(paths_, &tables);
+    if (st.err == EACCES) {
+      // The kernel makes the list 0440 root:root, whatever the capabilities.
+      st.message +=
+          " (readable by root and group root only: a non-root exporter needs group "
+          "root to see which legacy tables exist)";
+    }
     if (!st.ok()) return st;
     chains->clear();
     for (const char* table : kDockerTables) {
@@ -116,8 +122,13 @@ class NetfilterCollector : public Collector {
         any_backend = true;
         Add("legacy", chains, &view);
       }
-    } else if (st.err == EPERM || st.err == EACCES) {
-      if (denied.empty()) denied = PermissionReason(st);
+    } else if (st.err == EPERM) {
+      // nf_tables was read (or is absent): most likely the raw socket was refused.
+      if (denied.empty()) {
+        denied = "reading legacy iptables needs CAP_NET_RAW (and CAP_NET_ADMIN): " + st.message;
+      }
+    } else if (st.err == EACCES) {
+      if (denied.empty()) denied = "reading legacy iptables: " + st.message;
     } else {
       AppendError(&errors, "legacy: " + st.message);
     }

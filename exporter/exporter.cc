@@ -13,6 +13,7 @@
 #include "exporter/http_server.h"
 #include "exporter/logging.h"
 #include "exporter/metrics_handler.h"
+#include "exporter/privileges.h"
 #include "exporter/probe_handler.h"
 #include "exporter/scrape_runner.h"
 
@@ -129,6 +130,9 @@ int RunExporter(int argc, const char* const* argv, std::span<const CollectorSpec
     enabled.push_back({std::string(spec.name), spec.factory(options), spec.phase});
   }
   ScrapeRunner runner(std::move(enabled), flags.paths);
+  // What each collector lacks, said once at start (README "Least privilege").
+  LogPrivilegeCheck(flags.collectors,
+                    PrivilegeInputsFor(flags.paths, flags.docker_pidfile, *config->Get()));
 
   std::vector<HttpRoute> routes;
   routes.push_back({flags.telemetry_path,
