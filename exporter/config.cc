@@ -12,6 +12,7 @@
 #include <optional>
 #include <regex>
 #include <utility>
+#include <vector>
 
 #include "collectors/metrics.h"
 #include "collectors/probe/target.h"
@@ -333,9 +334,11 @@ Status LoadConfigFile(const std::string& path, ProbeConfig* out) {
   const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return Status::Error("cannot read " + path + ": " + ErrnoText(errno));
   std::string text;
-  char buffer[64 * 1024];
+  // On the heap: POST /-/reload runs this on one of civetweb's workers, whose
+  // stack a 64 KiB array overflowed under AddressSanitizer (lab.probe).
+  std::vector<char> buffer(64 * 1024);
   for (;;) {
-    const ssize_t n = read(fd, buffer, sizeof(buffer));
+    const ssize_t n = read(fd, buffer.data(), buffer.size());
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
       const int err = errno;
@@ -343,7 +346,7 @@ Status LoadConfigFile(const std::string& path, ProbeConfig* out) {
       return Status::Error("cannot read " + path + ": " + ErrnoText(err));
     }
     if (n == 0) break;
-    text.append(buffer, static_cast<size_t>(n));
+    text.append(buffer.data(), static_cast<size_t>(n));
     if (text.size() > kMaxConfigBytes) {
       close(fd);
       return Status::Error("cannot read " + path + ": larger than " +

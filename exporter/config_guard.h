@@ -17,6 +17,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -29,5 +30,12 @@ inline constexpr std::chrono::milliseconds kConfigParseLimit{2000};
 
 Status ParseConfigBounded(std::string_view yaml, const std::string& file,
                           std::chrono::milliseconds limit, ProbeConfig* out);
+
+// The same guard for any other yaml-cpp parser (--web.config.file): `parse`
+// runs first in the forked child, its result discarded, and then, only if it
+// finished there, here; returns what it returned here.  Errors from the
+// guard itself name `file`.
+Status RunParserBounded(const std::string& file, std::chrono::milliseconds limit,
+                        const std::function<Status()>& parse);
 
 }  // namespace portmap

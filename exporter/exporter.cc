@@ -11,11 +11,13 @@
 #include "exporter/config.h"
 #include "exporter/flags.h"
 #include "exporter/http_server.h"
+#include "exporter/listen_relay.h"
 #include "exporter/logging.h"
 #include "exporter/metrics_handler.h"
 #include "exporter/privileges.h"
 #include "exporter/probe_handler.h"
 #include "exporter/scrape_runner.h"
+#include "exporter/web_reloader.h"
 
 namespace portmap {
 
@@ -99,6 +101,9 @@ int RunExporter(int argc, const char* const* argv, std::span<const CollectorSpec
       break;
   }
   InitLogging(flags.log_level, flags.log_format);
+  // Before anything sizes itself from RLIMIT_NOFILE (the /probe fan-out):
+  // clients waiting for their request head each hold a descriptor.
+  RaiseOpenFileLimit();
   const sigset_t signals = BlockTerminationSignals();
   const BuildInfo& info = GetBuildInfo();
   LogInfo("Starting portmap_exporter", {{"version", info.version}, {"revision", info.revision}});
@@ -109,6 +114,14 @@ int RunExporter(int argc, const char* const* argv, std::span<const CollectorSpec
     LogError("Error loading the configuration",
              {{"file", flags.config_file}, {"err", st.message()}});
     std::cerr << "portmap_exporter: error: " << st.message() << "\n";
+    return 2;
+  }
+  // Before anything listens: TLS decides what the sockets speak.
+  WebConfigReloader web(flags.web_config_file);
+  if (Status st = web.Load(); !st.ok()) {
+    LogError("Error loading the web configuration",
+             {{"file", flags.web_config_file}, {"err", st.message()}});
+    std::cerr << "portmap_exporter: error: --web.config.file: " << st.message() << "\n";
     return 2;
   }
   ProbeAllowList allow;
@@ -138,8 +151,11 @@ int RunExporter(int argc, const char* const* argv, std::span<const CollectorSpec
   routes.push_back({flags.telemetry_path,
                     {"GET"},
                     /*limited=*/true,
-                    MetricsHandler(&runner, "/proc/self", "/proc",
-                                   [&reloader] { return reloader.Families(); })});
+                    MetricsHandler(&runner, "/proc/self", "/proc", [&reloader, &web] {
+                      auto families = reloader.Families();
+                      for (auto& f : web.Families()) families.push_back(std::move(f));
+                      return families;
+                    })});
   // Not limited: a probe holds no collector threads, and a 503 would read
   // as a failed scrape (up 0) instead of the probe's own outcome.  Beyond
   // civetweb's workers, requests queue.
@@ -147,10 +163,15 @@ int RunExporter(int argc, const char* const* argv, std::span<const CollectorSpec
                     {"GET"},
                     /*limited=*/false,
                     ProbeHandler(config, std::move(allow), flags.probe_vantage)});
-  routes.push_back({"/-/reload", {"POST", "PUT"}, false, [&reloader](const HttpRequest&) {
+  routes.push_back({"/-/reload", {"POST", "PUT"}, false, [&reloader, &web](const HttpRequest&) {
                       Status st = reloader.Reload();
+                      Status web_st = web.Reload();
                       if (!st.ok()) {
                         return HttpResponse::Text(500, "failed to reload config: " + st.message());
+                      }
+                      if (!web_st.ok()) {
+                        return HttpResponse::Text(
+                            500, "failed to reload web config: " + web_st.message());
                       }
                       return HttpResponse::Text(200, "OK");
                     }});
@@ -164,8 +185,17 @@ int RunExporter(int argc, const char* const* argv, std::span<const CollectorSpec
                     }});
 
   std::unique_ptr<HttpServer> server;
-  Status st =
-      HttpServer::Start({flags.listen_addresses, flags.max_requests}, std::move(routes), &server);
+  HttpServerOptions server_options;
+  server_options.listen_addresses = flags.listen_addresses;
+  server_options.max_requests = flags.max_requests;
+  server_options.ssl_ctx = web.ssl_ctx();
+  if (!flags.web_config_file.empty()) {
+    server_options.gate = [&web](const HttpRequest& request,
+                                 std::vector<std::pair<std::string, std::string>>* headers) {
+      return web.Gate(request, headers);
+    };
+  }
+  Status st = HttpServer::Start(server_options, std::move(routes), &server);
   if (!st.ok()) {
     LogError("Cannot start the HTTP server", {{"err", st.message()}});
     return 1;
@@ -179,6 +209,7 @@ int RunExporter(int argc, const char* const* argv, std::span<const CollectorSpec
     if (sigwait(&signals, &sig) != 0) continue;
     if (sig == SIGHUP) {
       reloader.Reload();  // logs either way; a bad file keeps the old one
+      web.Reload();
       continue;
     }
     LogInfo("Shutting down", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});

@@ -105,6 +105,9 @@ FlagsOutcome ParseFlags(int argc, const char* const* argv,
   app.add_option("--web.max-requests", flags->max_requests,
                  "Maximum number of concurrent scrape requests; more get 503 (0 = no limit)")
       ->capture_default_str();
+  app.add_option("--web.config.file", flags->web_config_file,
+                 "exporter-toolkit web configuration: TLS and basic authentication (README: "
+                 "TLS and authentication); reloaded on change, SIGHUP and POST /-/reload");
   app.add_option("--log.level", log_level,
                  "Only log messages with this severity or above: "
                  "debug, info, warn, error")

@@ -27,6 +27,7 @@ struct Flags {
   Paths paths;
   std::string docker_pidfile = "/var/run/docker.pid";  // --docker.pidfile (under rootfs)
   std::string config_file;                             // --config.file; "" = defaults
+  std::string web_config_file;                         // --web.config.file; "" = HTTP, no auth
   std::string probe_vantage = "local";                 // --probe.vantage
   std::vector<std::string> probe_allow;                // --probe.allow entries; empty = all
   // Every known collector's final on/off state, after the defaults,

@@ -1,8 +1,8 @@
 #include "exporter/http_server.h"
 
-#include <arpa/inet.h>
 #include <civetweb.h>
 #include <netinet/in.h>
+#include <openssl/ssl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -14,6 +14,19 @@
 #include "exporter/listen_address.h"
 #include "exporter/listen_relay.h"
 #include "exporter/logging.h"
+
+// Debian's civetweb 1.15 was built for OpenSSL 1.1 and looks up, by dlsym()
+// in what dlopen("libssl.so") returns, 58 functions OpenSSL 3 still exports
+// and one it does not: SSL_get_peer_certificate, now a macro for
+// SSL_get1_peer_certificate (same reference counting).  Without it civetweb
+// refuses TLS altogether.  So the executable carries the SONAME "libssl.so"
+// (exporter/CMakeLists.txt): glibc's dlopen() returns an already loaded
+// object whose SONAME matches, dlsym() on it searches the executable and then
+// its libraries (the real libssl.so.3), and this definition fills the gap.
+#undef SSL_get_peer_certificate
+extern "C" __attribute__((visibility("default"))) X509* SSL_get_peer_certificate(const SSL* ssl) {
+  return SSL_get1_peer_certificate(ssl);
+}
 
 namespace portmap {
 
@@ -55,29 +68,19 @@ bool Ipv6Available() {
   return true;
 }
 
-// Binding failed somewhere; find which address, to name it in the error.
-std::string FirstUnbindable(const std::vector<std::string>& civet_ports) {
-  for (const std::string& p : civet_ports) {
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    std::string host = "0.0.0.0";
-    std::string port = p;
-    if (size_t colon = p.rfind(':'); colon != std::string::npos) {
-      host = p.substr(0, colon);
-      port = p.substr(colon + 1);
-    }
-    inet_pton(AF_INET, host.c_str(), &sa.sin_addr);
-    sa.sin_port = htons(static_cast<uint16_t>(std::atoi(port.c_str())));
-    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) continue;
-    int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    int rc = ::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
-    int err = errno;
-    ::close(fd);
-    if (rc != 0) return host.append(":").append(port).append(": bind: ").append(ErrnoText(err));
+// civetweb loads OpenSSL itself (dlopen of libssl.so, which is this
+// executable, see above, and libcrypto.so, libssl-dev's link to the
+// libcrypto.so.3 we link), but only when the library is initialised with TLS:
+// with an external SSL_CTX nothing else loads it and its function table stays
+// null.  Once per process, never undone.
+Status InitCivetwebTls() {
+  static const unsigned features = mg_init_library(MG_FEATURES_SSL);
+  if ((features & MG_FEATURES_SSL) == 0) {
+    return Status::Error(
+        "civetweb could not load OpenSSL (it opens libssl.so and libcrypto.so: install "
+        "libssl-dev)");
   }
-  return "";
+  return Status::Ok();
 }
 
 int LogCivetweb(const mg_connection* /*conn*/, const char* message) {
@@ -102,11 +105,25 @@ HttpResponse HttpResponse::Text(int status, std::string body) {
   return r;
 }
 
-HttpServer::HttpServer(std::vector<HttpRoute> routes, int max_requests)
-    : routes_(std::move(routes)), max_requests_(max_requests) {}
+HttpServer::HttpServer(std::vector<HttpRoute> routes, int max_requests, HttpGate gate,
+                       void* ssl_ctx)
+    : routes_(std::move(routes)),
+      max_requests_(max_requests),
+      gate_(std::move(gate)),
+      ssl_ctx_(ssl_ctx) {}
+
+// civetweb asks once at start (*ssl_ctx null: hand ours over, 1 = use it and
+// build none) and once at stop (1 = not yours to free).
+int HttpServer::ExternalSslCtx(void** ssl_ctx, void* self) {
+  if (*ssl_ctx == nullptr) *ssl_ctx = static_cast<HttpServer*>(self)->ssl_ctx_;
+  return 1;
+}
 
 HttpServer::~HttpServer() {
-  relays_.clear();  // stop feeding civetweb first
+  {
+    std::unique_lock lock(relays_mu_);
+    relays_.clear();  // stop feeding civetweb first
+  }
   if (ctx_ != nullptr) mg_stop(ctx_);
 }
 
@@ -120,27 +137,17 @@ Status HttpServer::Start(const HttpServerOptions& options, std::vector<HttpRoute
     addresses.push_back(address);
   }
 
-  // civetweb serves the IPv4 side of each address.  Debian's civetweb has no
-  // IPv6, so every IPv6 side goes through a ListenRelay to an internal
-  // loopback listener; ":PORT" on a kernel without IPv6 degrades to IPv4
-  // only, as Go's net.Listen does.
-  const bool ipv6 = Ipv6Available();
-  std::vector<std::string> civet_ports;
-  std::vector<size_t> civet_owner;  // index into addresses
-  bool need_relay = false;
-  for (size_t i = 0; i < addresses.size(); ++i) {
-    const ListenAddress& a = addresses[i];
-    if (a.ServesIpv4()) {
-      civet_ports.push_back(a.CivetwebPort());
-      civet_owner.push_back(i);
-    }
-    if (a.family == ListenAddress::Family::kAny && !ipv6) {
-      LogWarn("IPv6 is not available; listening on IPv4 only", {{"address", a.ToString()}});
-    } else if (a.ServesIpv6()) {
-      need_relay = true;
-    }
+  // Every address goes through a ListenRelay (listen_relay.h), which hands a
+  // client to civetweb only once its request head is complete: civetweb ties
+  // a worker thread to each connection, so idle connections would otherwise
+  // starve the scrapes. The relay also serves IPv6, which Debian's civetweb
+  // lacks. civetweb itself listens on one internal loopback port.
+  std::vector<std::string> civet_ports = {"127.0.0.1:0"};
+  // TLS: the relays pass bytes through, so civetweb terminates it.
+  if (options.ssl_ctx != nullptr) {
+    if (Status st = InitCivetwebTls(); !st.ok()) return st;
+    for (std::string& p : civet_ports) p += 's';
   }
-  if (need_relay) civet_ports.push_back("127.0.0.1:0");  // the relays' target, last
 
   std::string ports_option;
   for (const auto& p : civet_ports) {
@@ -172,20 +179,19 @@ Status HttpServer::Start(const HttpServerOptions& options, std::vector<HttpRoute
       "1024",
       nullptr,
   };
-  std::unique_ptr<HttpServer> server(new HttpServer(std::move(routes), options.max_requests));
+  std::unique_ptr<HttpServer> server(
+      new HttpServer(std::move(routes), options.max_requests, options.gate, options.ssl_ctx));
   mg_callbacks callbacks{};
   callbacks.log_message = &LogCivetweb;
+  if (options.ssl_ctx != nullptr) callbacks.external_ssl_ctx = &HttpServer::ExternalSslCtx;
   mg_init_data init{&callbacks, server.get(), civet_options};
   char error_text[256] = "";
   unsigned error_code = 0;
   mg_error_data error{&error_code, error_text, sizeof error_text};
   server->ctx_ = mg_start2(&init, &error);
   if (server->ctx_ == nullptr) {
-    std::string which = FirstUnbindable(civet_ports);
-    if (!which.empty()) return Status::Error("listen tcp " + which);
     return Status::Error("cannot listen on " + ports_option + ": " + error_text);
   }
-  mg_set_request_handler(server->ctx_, "/", &HttpServer::Dispatch, server.get());
 
   mg_server_port ports[32];
   const int n = mg_get_server_ports(server->ctx_, 32, ports);
@@ -193,32 +199,39 @@ Status HttpServer::Start(const HttpServerOptions& options, std::vector<HttpRoute
     return Status::Error("civetweb reports " + std::to_string(n) + " listening ports, want " +
                          std::to_string(civet_ports.size()));
   }
-  std::vector<uint16_t> ipv4_port(addresses.size(), 0);
-  for (size_t k = 0; k < civet_owner.size(); ++k) {
-    const ListenAddress& a = addresses[civet_owner[k]];
-    const auto port = static_cast<uint16_t>(ports[k].port);
-    ipv4_port[civet_owner[k]] = port;
-    server->bound_.push_back((a.host.empty() ? std::string("0.0.0.0") : a.host) + ":" +
-                             std::to_string(port));
-  }
-  if (need_relay) {
-    const auto internal = static_cast<uint16_t>(ports[n - 1].port);
-    for (size_t i = 0; i < addresses.size(); ++i) {
-      const ListenAddress& a = addresses[i];
-      if (!a.ServesIpv6() || (a.family == ListenAddress::Family::kAny && !ipv6)) continue;
-      SocketAddress sa = a.Ipv6Address();
-      // ":0" asks for one port on both families: reuse the one IPv4 got.
-      if (a.family == ListenAddress::Family::kAny && a.port == 0) sa.set_port(ipv4_port[i]);
-      std::unique_ptr<ListenRelay> relay;
-      Status st = ListenRelay::Create({sa}, internal, &relay);
-      if (!st.ok()) return st;
-      relay->Start();
-      for (const SocketAddress& bound : relay->BoundAddresses()) {
-        server->bound_.push_back(bound.ToString());
-      }
-      server->relays_.push_back(std::move(relay));
+  const auto internal = static_cast<uint16_t>(ports[n - 1].port);
+  auto add_relay = [&](const std::vector<SocketAddress>& listen) {
+    std::unique_ptr<ListenRelay> relay;
+    Status st = ListenRelay::Create(listen, internal, &relay);
+    if (!st.ok()) return st;
+    relay->Start();
+    for (const SocketAddress& bound : relay->BoundAddresses()) {
+      server->bound_.push_back(bound.ToString());
     }
+    server->relays_.push_back(std::move(relay));
+    return Status::Ok();
+  };
+  const bool ipv6 = Ipv6Available();
+  for (const ListenAddress& a : addresses) {
+    std::vector<SocketAddress> listen;
+    if (a.ServesIpv4()) listen.push_back(a.Ipv4Address());
+    // ":PORT" on a kernel without IPv6 degrades to IPv4 only, as Go's
+    // net.Listen does.
+    if (a.family == ListenAddress::Family::kAny && !ipv6) {
+      LogWarn("IPv6 is not available; listening on IPv4 only", {{"address", a.ToString()}});
+    } else if (a.ServesIpv6()) {
+      listen.push_back(a.Ipv6Address());
+    }
+    if (listen.size() == 2 && a.port == 0) {
+      // ":0" asks for one port on both families: IPv6 takes the one IPv4 got.
+      if (Status st = add_relay({listen[0]}); !st.ok()) return st;
+      listen[1].set_port(server->relays_.back()->BoundPorts().at(0));
+      listen.erase(listen.begin());
+    }
+    if (Status st = add_relay(listen); !st.ok()) return st;
   }
+  // Only now: Dispatch reads relays_, which is fixed from here on.
+  mg_set_request_handler(server->ctx_, "/", &HttpServer::Dispatch, server.get());
   *out = std::move(server);
   return Status::Ok();
 }
@@ -234,7 +247,23 @@ int HttpServer::Dispatch(mg_connection* conn, void* self) {
     request.headers.emplace_back(info->http_headers[i].name, info->http_headers[i].value);
   }
   const bool accepts_gzip = AcceptsGzip(request.Header("Accept-Encoding"));
-  HttpResponse response = static_cast<HttpServer*>(self)->Handle(request, accepts_gzip);
+  auto* server = static_cast<HttpServer*>(self);
+  // civetweb sees the relay's loopback connection; the relay knows the client.
+  {
+    std::shared_lock lock(server->relays_mu_);
+    for (const auto& relay : server->relays_) {
+      auto client = relay->ClientAddress(static_cast<uint16_t>(info->remote_port));
+      if (client) {
+        request.remote_addr = std::move(*client);
+        break;
+      }
+    }
+  }
+  std::vector<std::pair<std::string, std::string>> extra_headers;
+  std::optional<HttpResponse> denied;
+  if (server->gate_) denied = server->gate_(request, &extra_headers);
+  HttpResponse response = denied ? std::move(*denied) : server->Handle(request, accepts_gzip);
+  for (auto& header : extra_headers) response.headers.push_back(std::move(header));
 
   bool gzipped = false;
   if (response.compressible && accepts_gzip) {

@@ -8,6 +8,9 @@
 //     scrapes) run at once, so a scrape storm cannot pile up collector threads;
 //   - gzip when the handler marks the body compressible and the client sends
 //     Accept-Encoding: gzip (Debian's civetweb has no compression of its own).
+//   - before routing, HttpServerOptions::gate (--web.config.file's basic auth
+//     and extra headers), so even a 404 needs the password;
+//   - HTTPS on every port when HttpServerOptions::ssl_ctx is set.
 //
 // Thread safety: handlers run on civetweb's worker threads, concurrently.
 #pragma once
@@ -15,6 +18,8 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <optional>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -59,11 +64,26 @@ struct HttpRoute {
   HttpHandler handler;
 };
 
+// Runs before routing on every request (--web.config.file: basic auth and
+// extra headers): adds headers for whatever response goes out to `*headers`,
+// and returns the response to send instead of the route's (a 401), or
+// nullopt to let the request through.
+using HttpGate = std::function<std::optional<HttpResponse>(
+    const HttpRequest&, std::vector<std::pair<std::string, std::string>>* headers)>;
+
 struct HttpServerOptions {
   // exporter-toolkit spelling (see listen_address.h): ":9806" is every IPv4
-  // and IPv6 address; IPv6 is served through a ListenRelay.
+  // and IPv6 address. Each is served through a ListenRelay (listen_relay.h),
+  // which hands civetweb only clients that sent a complete request head, so
+  // idle connections cannot hold its worker threads.
   std::vector<std::string> listen_addresses;
   int max_requests = 40;  // 0 = unlimited
+  HttpGate gate;          // empty = everything passes
+  // An OpenSSL SSL_CTX* (void*: this header needs no OpenSSL): when set,
+  // civetweb's port serves HTTPS only, with it (an 's' port), and the relays
+  // pass TLS through, so every address speaks HTTPS and plain HTTP fails.  The
+  // caller keeps it alive until the server is destroyed.
+  void* ssl_ctx = nullptr;
 };
 
 class HttpServer {
@@ -82,16 +102,22 @@ class HttpServer {
   const std::vector<std::string>& bound_addresses() const { return bound_; }
 
  private:
-  HttpServer(std::vector<HttpRoute> routes, int max_requests);
+  HttpServer(std::vector<HttpRoute> routes, int max_requests, HttpGate gate, void* ssl_ctx);
+  static int ExternalSslCtx(void** ssl_ctx, void* self);
   static int Dispatch(mg_connection* conn, void* self);
   HttpResponse Handle(const HttpRequest& request, bool accepts_gzip);
   static HttpResponse Invoke(const HttpRoute& route, const HttpRequest& request);
 
   const std::vector<HttpRoute> routes_;
   const int max_requests_;
+  const HttpGate gate_;
+  void* const ssl_ctx_;
   std::atomic<int> in_flight_{0};
   mg_context* ctx_ = nullptr;
-  std::vector<std::unique_ptr<ListenRelay>> relays_;  // destroyed before ctx_ stops
+  // Destroyed before ctx_ stops; Dispatch reads it (client addresses) under
+  // relays_mu_, so the destructor's clear() cannot pull it from under a handler.
+  std::shared_mutex relays_mu_;
+  std::vector<std::unique_ptr<ListenRelay>> relays_;
   std::vector<std::string> bound_;
 };
 

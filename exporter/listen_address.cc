@@ -124,11 +124,11 @@ std::string SocketAddress::ToString() const {
   return "(no address)";
 }
 
-std::string ListenAddress::CivetwebPort() const {
-  if (!ServesIpv4()) return "";
-  // civetweb reads a bare port as "every IPv4 interface".
-  if (host.empty() || host == "0.0.0.0") return std::to_string(port);
-  return host + ":" + std::to_string(port);
+SocketAddress ListenAddress::Ipv4Address() const {
+  if (!ServesIpv4()) return {};
+  in_addr addr{};  // INADDR_ANY
+  if (family == Family::kIpv4 && inet_pton(AF_INET, host.c_str(), &addr) != 1) return {};
+  return SocketAddress::Ipv4(addr, port);
 }
 
 SocketAddress ListenAddress::Ipv6Address() const {

@@ -1,13 +1,13 @@
 // ListenAddress: one --web.listen-address value, parsed the way users of
-// exporter-toolkit write it, and split into what civetweb can serve (IPv4)
-// and what ListenRelay must serve (IPv6), because Debian's civetweb 1.15 is
-// built without IPv6.
+// exporter-toolkit write it, and split into the IPv4 and the IPv6 socket
+// address that ListenRelay binds (every address goes through the relay, see
+// http_server.h; Debian's civetweb 1.15 is also built without IPv6).
 //
 // Accepted forms and what each listens on:
 //   ":9806"            all IPv4 and all IPv6 addresses (exporter-toolkit's
-//                      default and meaning); civetweb gets "9806", the relay
-//                      gets "[::]:9806" with IPV6_V6ONLY=1 so the two sockets
-//                      share the port.
+//                      default and meaning): "0.0.0.0:9806" and "[::]:9806",
+//                      the latter with IPV6_V6ONLY=1 so the two sockets share
+//                      the port.
 //   "0.0.0.0:9806"     all IPv4 addresses only.
 //   "127.0.0.1:9806"   that IPv4 address.
 //   "localhost:9806"   127.0.0.1 only, without a DNS lookup (start-up must not
@@ -19,9 +19,9 @@
 // Differs from Go on purpose: Go's net.Listen turns "0.0.0.0" and "[::]" into
 // a dual-stack socket; here an address literal names one family, so a user
 // can pick one family, and ":PORT" is the way to ask for both.
-// ":0" asks each family for an ephemeral port, and civetweb and the relay get
-// different ones unless the caller copies civetweb's port into
-// Ipv6Address() (SocketAddress::set_port) before creating the relay.
+// ":0" asks each family for an ephemeral port, and the two get different ones
+// unless the caller copies the IPv4 port into Ipv6Address()
+// (SocketAddress::set_port) before binding it.
 // Rejected, with a message naming the value: no colon ("9806"), a port that
 // is missing, not a number or above 65535, unbalanced brackets, an IPv6
 // address without brackets, an IPv4 address in brackets, an unknown zone,
@@ -77,9 +77,9 @@ struct ListenAddress {
 
   bool ServesIpv4() const { return family != Family::kIpv6; }
   bool ServesIpv6() const { return family != Family::kIpv4; }
-  // civetweb's listening_ports entry for the IPv4 side ("9806" for all
-  // addresses, "127.0.0.1:9806"); "" when !ServesIpv4().
-  std::string CivetwebPort() const;
+  // The IPv4 address to bind ("0.0.0.0:9806" for kAny); not ok() when
+  // !ServesIpv4().
+  SocketAddress Ipv4Address() const;
   // The IPv6 address the relay binds ("[::]:9806" for kAny); not ok() when
   // !ServesIpv6().
   SocketAddress Ipv6Address() const;

@@ -3,6 +3,7 @@
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -29,6 +30,13 @@ constexpr int kMaxAcceptsPerWake = 64;  // so one busy listener cannot starve re
 // After EMFILE and friends the listener stays readable; pausing it briefly
 // keeps a level-triggered loop from spinning until descriptors free up.
 constexpr auto kAcceptPause = std::chrono::milliseconds(100);
+// civetweb's own listen_backlog was 4096 for the same reason (a /probe burst
+// must not lose SYNs); the kernel caps it at net.core.somaxconn.
+constexpr int kListenBacklog = 4096;
+constexpr unsigned char kTlsHandshake = 0x16;  // TLS record type of a ClientHello
+constexpr size_t kTlsRecordHeader = 5;         // type, version (2), length (2)
+constexpr std::string_view kRequestTimeout =
+    "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
 
 // "listen on [::1]:9806: Address already in use", with a hint where errno
 // alone leaves the user guessing.
@@ -42,6 +50,15 @@ Status ListenError(const SocketAddress& addr, std::string_view step, int err) {
   if (err == EADDRNOTAVAIL) msg += " (no interface has this address)";
   if (err == EACCES) msg += " (ports below 1024 need CAP_NET_BIND_SERVICE)";
   return Status::Error(std::move(msg));
+}
+
+// "192.0.2.1" or "2001:db8::1%eth0": the host part of "[host]:port".
+std::string HostOf(const SocketAddress& addr) {
+  std::string text = addr.ToString();
+  const size_t colon = text.rfind(':');
+  if (colon != std::string::npos) text.resize(colon);
+  if (text.size() >= 2 && text.front() == '[') text = text.substr(1, text.size() - 2);
+  return text;
 }
 
 void SetInt(int fd, int level, int name, int value) {
@@ -90,13 +107,21 @@ struct ListenRelay::Conn {
   }
 
   Side side[2];
-  bool connecting = true;  // upstream connect() still in progress
-  size_t index = 0;        // position in conns_
+  // Until the head is complete there is no upstream socket: side[kUpstream]
+  // only buffers what the client sent.
+  bool waiting = true;
+  std::list<Conn*>::iterator wait_pos;  // in waiting_, while waiting
+  Clock::time_point head_deadline;
+  size_t head_scanned = 0;  // bytes already searched for the end of the head
+  SocketAddress client;
+  uint16_t upstream_port = 0;  // key in clients_ once relayed
+  bool connecting = false;     // upstream connect() still in progress
+  size_t index = 0;            // position in conns_
   Clock::time_point last_active = Clock::now();
 };
 
 ListenRelay::ListenRelay(uint16_t target_port, const Options& options)
-    : target_port_(target_port), options_(options) {}
+    : target_port_(target_port), options_(options), scratch_(options.max_pending) {}
 
 Status ListenRelay::Create(const std::vector<SocketAddress>& listen, uint16_t target_port,
                            std::unique_ptr<ListenRelay>* out) {
@@ -119,7 +144,7 @@ Status ListenRelay::Create(const std::vector<SocketAddress>& listen, uint16_t ta
     // V6ONLY so "[::]:PORT" coexists with civetweb's IPv4 "PORT".
     if (addr.family() == AF_INET6) SetInt(fd, IPPROTO_IPV6, IPV6_V6ONLY, 1);
     if (bind(fd, addr.data(), addr.size()) != 0) return ListenError(addr, "", errno);
-    if (::listen(fd, SOMAXCONN) != 0) return ListenError(addr, "listen: ", errno);
+    if (::listen(fd, kListenBacklog) != 0) return ListenError(addr, "listen: ", errno);
     sockaddr_storage bound{};
     socklen_t len = sizeof(bound);
     if (getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &len) != 0) {
@@ -182,10 +207,20 @@ ListenRelay::Stats ListenRelay::stats() const {
   Stats s;
   s.accepted = counters_.accepted.load(std::memory_order_relaxed);
   s.rejected = counters_.rejected.load(std::memory_order_relaxed);
+  s.evicted = counters_.evicted.load(std::memory_order_relaxed);
+  s.head_timeouts = counters_.head_timeouts.load(std::memory_order_relaxed);
+  s.waiting = counters_.waiting.load(std::memory_order_relaxed);
   s.upstream_failures = counters_.upstream_failures.load(std::memory_order_relaxed);
   s.idle_closed = counters_.idle_closed.load(std::memory_order_relaxed);
   s.active = counters_.active.load(std::memory_order_relaxed);
   return s;
+}
+
+std::optional<std::string> ListenRelay::ClientAddress(uint16_t upstream_port) const {
+  std::lock_guard lock(clients_mu_);
+  auto it = clients_.find(upstream_port);
+  if (it == clients_.end()) return std::nullopt;
+  return it->second;
 }
 
 void ListenRelay::Run(const std::stop_token& stop) {
@@ -197,6 +232,7 @@ void ListenRelay::Run(const std::stop_token& stop) {
   while (!stop.stop_requested()) {
     auto wake_at = next_sweep;
     if (accept_paused_) wake_at = std::min(wake_at, accept_resume_at_);
+    if (!waiting_.empty()) wake_at = std::min(wake_at, waiting_.front()->head_deadline);
     const auto wait = std::chrono::ceil<std::chrono::milliseconds>(wake_at - Clock::now());
     const int n = epoll_wait(epoll_fd_, events, kMaxEvents,
                              static_cast<int>(std::max<int64_t>(0, wait.count())));
@@ -222,6 +258,7 @@ void ListenRelay::Run(const std::stop_token& stop) {
     graveyard_.clear();
     const auto now = Clock::now();
     if (accept_paused_ && now >= accept_resume_at_) SetAcceptPaused(false);
+    SweepHeads(now);  // looks at the oldest waiting clients only: cheap
     if (now >= next_sweep) {
       SweepIdle(now);
       graveyard_.clear();
@@ -232,47 +269,97 @@ void ListenRelay::Run(const std::stop_token& stop) {
 
 void ListenRelay::AcceptAll(int listen_fd) {
   for (int i = 0; i < kMaxAcceptsPerWake; ++i) {
-    // The Conn owns both fds from the start, so every early exit closes them.
+    // The Conn owns its fds from the start, so every early exit closes them.
     auto conn = std::make_unique<Conn>();
-    const int client = conn->side[kClient].fd =
-        accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    sockaddr_storage peer{};
+    socklen_t peer_len = sizeof(peer);
+    const int client = conn->side[kClient].fd = accept4(
+        listen_fd, reinterpret_cast<sockaddr*>(&peer), &peer_len, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (client < 0) {
       const int err = errno;
       if (err == EINTR || err == ECONNABORTED || err == EPROTO) continue;
-      // Out of descriptors or memory: the connection waits in the backlog.
       if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
+        // Out of descriptors or memory: a client still silent gives way; with
+        // none, the new connection waits in the backlog.
+        if (EvictOldestWaiting()) continue;
         SetAcceptPaused(true);
       }
       return;  // EAGAIN: drained
     }
-    if (conns_.size() >= options_.max_connections) {
+    if (conns_.size() >= options_.max_connections && !EvictOldestWaiting()) {
       counters_.rejected.fetch_add(1, std::memory_order_relaxed);
       continue;
     }
-    const int upstream = conn->side[kUpstream].fd =
-        socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (upstream < 0) {
-      counters_.rejected.fetch_add(1, std::memory_order_relaxed);
-      SetAcceptPaused(true);
-      return;
-    }
+    conn->client = SocketAddress::FromSockaddr(reinterpret_cast<sockaddr*>(&peer), peer_len);
     // The endpoints batch their own writes; Nagle here would only add delay.
     SetInt(client, IPPROTO_TCP, TCP_NODELAY, 1);
-    SetInt(upstream, IPPROTO_TCP, TCP_NODELAY, 1);
-    const SocketAddress target = SocketAddress::Ipv4Loopback(target_port_);
-    conn->connecting = connect(upstream, target.data(), target.size()) != 0;
-    if (conn->connecting && errno != EINPROGRESS) {
-      counters_.upstream_failures.fetch_add(1, std::memory_order_relaxed);
-      ResetOnClose(client);
-      continue;
-    }
+    conn->head_deadline = Clock::now() + options_.head_timeout;
     conn->index = conns_.size();
     Conn* raw = conn.get();
     conns_.push_back(std::move(conn));
-    counters_.accepted.fetch_add(1, std::memory_order_relaxed);
+    raw->wait_pos = waiting_.insert(waiting_.end(), raw);
+    counters_.waiting.fetch_add(1, std::memory_order_relaxed);
     counters_.active.fetch_add(1, std::memory_order_relaxed);
     UpdateInterest(raw);
   }
+}
+
+bool ListenRelay::EvictOldestWaiting() {
+  if (waiting_.empty()) return false;
+  counters_.evicted.fetch_add(1, std::memory_order_relaxed);
+  Kill(waiting_.front(), /*abortive=*/true);
+  return true;
+}
+
+bool ListenRelay::HeadComplete(Conn* conn) const {
+  const Conn::Side& up = conn->side[kUpstream];
+  const std::string_view got(up.out.data() + up.out_head, up.Pending());
+  if (got.size() >= options_.max_pending) return true;  // civetweb says what is wrong
+  if (!got.empty() && static_cast<unsigned char>(got[0]) == kTlsHandshake) {
+    if (got.size() < kTlsRecordHeader) return false;
+    const size_t length =
+        (size_t{static_cast<unsigned char>(got[3])} << 8) | static_cast<unsigned char>(got[4]);
+    return got.size() >= kTlsRecordHeader + length;
+  }
+  // An empty line ends the head; HTTP allows a bare LF as line end. Only new
+  // bytes (and the two before them) are searched, so a client trickling its
+  // head byte by byte costs linear time, not quadratic.
+  const size_t from = conn->head_scanned > 2 ? conn->head_scanned - 2 : 0;
+  conn->head_scanned = got.size();
+  return got.find("\n\n", from) != std::string_view::npos ||
+         got.find("\n\r\n", from) != std::string_view::npos;
+}
+
+bool ListenRelay::OpenUpstream(Conn* conn) {
+  waiting_.erase(conn->wait_pos);
+  conn->waiting = false;
+  counters_.waiting.fetch_sub(1, std::memory_order_relaxed);
+  const int upstream = conn->side[kUpstream].fd =
+      socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (upstream < 0) {
+    counters_.upstream_failures.fetch_add(1, std::memory_order_relaxed);
+    Kill(conn, /*abortive=*/true);
+    return false;
+  }
+  SetInt(upstream, IPPROTO_TCP, TCP_NODELAY, 1);
+  const SocketAddress target = SocketAddress::Ipv4Loopback(target_port_);
+  conn->connecting = connect(upstream, target.data(), target.size()) != 0;
+  if (conn->connecting && errno != EINPROGRESS) {
+    counters_.upstream_failures.fetch_add(1, std::memory_order_relaxed);
+    Kill(conn, /*abortive=*/true);
+    return false;
+  }
+  // connect() has picked the local port, even while still in progress.
+  sockaddr_storage local{};
+  socklen_t len = sizeof(local);
+  if (getsockname(upstream, reinterpret_cast<sockaddr*>(&local), &len) == 0) {
+    conn->upstream_port =
+        SocketAddress::FromSockaddr(reinterpret_cast<sockaddr*>(&local), len).port();
+    std::lock_guard lock(clients_mu_);
+    clients_[conn->upstream_port] = HostOf(conn->client);
+  }
+  counters_.accepted.fetch_add(1, std::memory_order_relaxed);
+  return FlushSide(conn, kUpstream);  // the head, if connected already
 }
 
 void ListenRelay::HandleConn(Conn* conn, int side, uint32_t events) {
@@ -296,6 +383,15 @@ void ListenRelay::HandleConn(Conn* conn, int side, uint32_t events) {
     if ((events & (EPOLLIN | EPOLLHUP)) != 0 && (conn->side[side].interest & EPOLLIN) != 0) {
       if (!ReadSide(conn, side)) return;
     }
+    if (conn->waiting) {
+      const bool eof = conn->side[kClient].read_eof;
+      if (eof && conn->side[kUpstream].Pending() == 0) {
+        Kill(conn, /*abortive=*/false);  // came and went without a byte
+        return;
+      }
+      // A half-closed client sent all it will: let civetweb judge it.
+      if ((eof || HeadComplete(conn)) && !OpenUpstream(conn)) return;
+    }
     if ((events & EPOLLOUT) != 0 && !FlushSide(conn, side)) return;
     if (conn->side[kClient].write_shut && conn->side[kUpstream].write_shut) {
       Kill(conn, /*abortive=*/false);  // both directions finished cleanly
@@ -316,12 +412,10 @@ bool ListenRelay::ReadSide(Conn* conn, int side) {
       dst.out.erase(dst.out.begin(), dst.out.begin() + static_cast<ptrdiff_t>(dst.out_head));
       dst.out_head = 0;
     }
-    const size_t old = dst.out.size();
-    const size_t room = options_.max_pending - old;
-    dst.out.resize(old + room);
-    const ssize_t n = recv(src.fd, dst.out.data() + old, room, 0);
-    dst.out.resize(old + static_cast<size_t>(std::max<ssize_t>(n, 0)));
+    const size_t room = options_.max_pending - dst.out.size();
+    const ssize_t n = recv(src.fd, scratch_.data(), room, 0);
     if (n > 0) {
+      dst.out.insert(dst.out.end(), scratch_.begin(), scratch_.begin() + n);
       conn->last_active = Clock::now();
     } else if (n == 0) {
       src.read_eof = true;
@@ -336,7 +430,7 @@ bool ListenRelay::ReadSide(Conn* conn, int side) {
 }
 
 bool ListenRelay::FlushSide(Conn* conn, int side) {
-  if (side == kUpstream && conn->connecting) return true;  // buffered until connected
+  if (side == kUpstream && (conn->waiting || conn->connecting)) return true;  // buffered
   Conn::Side& dst = conn->side[side];
   while (dst.Pending() > 0) {
     const ssize_t n = send(dst.fd, dst.out.data() + dst.out_head, dst.Pending(), MSG_NOSIGNAL);
@@ -365,6 +459,7 @@ bool ListenRelay::FlushSide(Conn* conn, int side) {
 
 void ListenRelay::UpdateInterest(Conn* conn) {
   for (Conn::Side& s : conn->side) {
+    if (s.fd < 0) continue;  // no upstream socket while waiting for the head
     const Conn::Side& other = conn->side[1 - s.index];
     const bool upstream_connecting = s.index == kUpstream && conn->connecting;
     uint32_t want = 0;
@@ -399,8 +494,22 @@ void ListenRelay::Kill(Conn* conn, bool abortive) {
   for (Conn::Side& s : conn->side) {
     if (s.fd < 0) continue;
     if (abortive) ResetOnClose(s.fd);
-    close(s.fd);  // also removes it from epoll
+    // close() alone leaves the registration while another descriptor shares
+    // the socket (a child between fork and exec holds a copy): epoll would
+    // then report events for a Conn already freed.
+    if (s.registered) (void)epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, s.fd, nullptr);
+    s.registered = false;
+    close(s.fd);
     s.fd = -1;
+  }
+  if (conn->waiting) {
+    waiting_.erase(conn->wait_pos);
+    conn->waiting = false;
+    counters_.waiting.fetch_sub(1, std::memory_order_relaxed);
+  }
+  if (conn->upstream_port != 0) {
+    std::lock_guard lock(clients_mu_);
+    clients_.erase(conn->upstream_port);
   }
   // Swap-remove from conns_; keep the object alive until the batch ends.
   const size_t index = conn->index;
@@ -414,11 +523,29 @@ void ListenRelay::Kill(Conn* conn, bool abortive) {
 void ListenRelay::SweepIdle(Clock::time_point now) {
   std::vector<Conn*> idle;
   for (const auto& conn : conns_) {
+    if (conn->waiting) continue;  // the head timeout covers these
     if (now - conn->last_active >= options_.idle_timeout) idle.push_back(conn.get());
   }
   for (Conn* conn : idle) {
     counters_.idle_closed.fetch_add(1, std::memory_order_relaxed);
     Kill(conn, /*abortive=*/true);
+  }
+}
+
+void ListenRelay::SweepHeads(Clock::time_point now) {
+  while (!waiting_.empty() && waiting_.front()->head_deadline <= now) {
+    Conn* conn = waiting_.front();
+    counters_.head_timeouts.fetch_add(1, std::memory_order_relaxed);
+    const Conn::Side& up = conn->side[kUpstream];
+    const bool tls =
+        up.Pending() > 0 && static_cast<unsigned char>(up.out[up.out_head]) == kTlsHandshake;
+    // Best effort, never blocking: a client too slow for its head may well
+    // be too slow to read this, and the close follows regardless.
+    if (!tls) {
+      (void)send(conn->side[kClient].fd, kRequestTimeout.data(), kRequestTimeout.size(),
+                 MSG_NOSIGNAL | MSG_DONTWAIT);
+    }
+    Kill(conn, /*abortive=*/false);
   }
 }
 
@@ -431,6 +558,13 @@ void ListenRelay::SetAcceptPaused(bool paused) {
     ev.data.u64 = kListenTagBase + i;
     (void)epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, listen_fds_[i], &ev);
   }
+}
+
+void RaiseOpenFileLimit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max) return;
+  limit.rlim_cur = limit.rlim_max;
+  (void)setrlimit(RLIMIT_NOFILE, &limit);  // best effort: the soft limit stays
 }
 
 }  // namespace portmap

@@ -7,9 +7,12 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <future>
 #include <regex>
+#include <thread>
+#include <vector>
 
 #include "tests/e2e/exporter_process.h"
 
@@ -159,6 +162,44 @@ TEST(HttpTest, PortOnlyMeansBothFamiliesOnOnePort) {
   for (const auto& address : a) {
     EXPECT_EQ(Http("http://" + address + "/-/healthy").status, 200) << address;
   }
+}
+
+// civetweb ties a worker thread to every connection it accepts; the listen
+// relay holds clients back until they send a request head, so connections
+// that send nothing cannot starve a scrape. (How fast: bench/load.sh.)
+TEST(HttpTest, IdleConnectionsDoNotStarveScrapes) {
+  constexpr int kIdle = 500;
+  ExporterProcess exporter(kExporter, {});
+  ASSERT_TRUE(exporter.started()) << exporter.Log();
+  const std::string& address = exporter.addresses().at(0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  sa.sin_port = htons(static_cast<uint16_t>(std::stoi(address.substr(address.rfind(':') + 1))));
+  std::vector<int> idle;
+  for (int i = 0; i < kIdle; ++i) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ASSERT_GE(fd, 0);
+    idle.push_back(fd);
+    ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0) << i;
+  }
+  // Until the exporter holds them all (one descriptor each), bounded.
+  const std::string fd_dir = "/proc/" + std::to_string(exporter.pid()) + "/fd";
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  auto open_fds = [&] {
+    return std::distance(std::filesystem::directory_iterator(fd_dir),
+                         std::filesystem::directory_iterator());
+  };
+  while (open_fds() < kIdle && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_GE(open_fds(), kIdle);
+  for (int i = 0; i < 3; ++i) {
+    HttpResult r = Http(exporter.Url("/metrics"), {.timeout_ms = 5000});
+    EXPECT_EQ(r.status, 200) << r.error;
+    EXPECT_NE(Series(r.body, "portmap_ip_forward_enabled{family=\"ipv4\"}"), "");
+  }
+  for (int fd : idle) close(fd);
 }
 
 TEST(HttpTest, OpenFdsDoNotGrowAcrossScrapes) {
