@@ -7,7 +7,8 @@
 # namespace would firewall the machine itself), so a policy-rc.d that refuses
 # every start (exit 101) is in place for the whole install.
 #
-# Usage: scripts/install-deps.sh [group...]   groups: build test lab (default: all)
+# Usage: scripts/install-deps.sh [group...]   groups: build test lab fuzz image
+#   (default: build test lab; `make fuzz` asks for fuzz, `make test-image` for image)
 set -euo pipefail
 
 declare -A groups=(
@@ -15,14 +16,21 @@ declare -A groups=(
            libnftnl-dev libspdlog-dev libfmt-dev libsystemd-dev libyaml-cpp-dev
            libcli11-dev zlib1g-dev libcrypt-dev libssl-dev nlohmann-json3-dev"
   [test]="libgtest-dev libgmock-dev libcurl4-openssl-dev curl prometheus libbenchmark-dev
-          prometheus-alertmanager jq python3 prometheus-blackbox-exporter"
+          prometheus-alertmanager jq python3 prometheus-blackbox-exporter
+          prometheus-node-exporter wrk openssl"
   [lab]="iproute2 iptables nftables procps util-linux firewalld dbus-daemon docker.io busybox-static"
+  # libclang-rt-14-dev holds libclang_rt.fuzzer (-fsanitize=fuzzer) and clang's
+  # ASan/UBSan runtimes; llvm gives llvm-symbolizer for readable crash stacks.
+  [fuzz]="clang libclang-rt-14-dev llvm"
+  # `make test-image`: the base image comes from debootstrap (no registry), a
+  # private dockerd builds it; iptables and nftables show the ruleset is untouched.
+  [image]="debootstrap docker.io iptables nftables curl"
 )
 
 wanted=()
 for g in "${@:-build test lab}"; do
   for g2 in $g; do
-    [[ -n "${groups[$g2]+x}" ]] || { echo "install-deps: unknown group '$g2' (build, test, lab)" >&2; exit 2; }
+    [[ -n "${groups[$g2]+x}" ]] || { echo "install-deps: unknown group '$g2' (build, test, lab, fuzz, image)" >&2; exit 2; }
     # shellcheck disable=SC2206
     wanted+=(${groups[$g2]})
   done
