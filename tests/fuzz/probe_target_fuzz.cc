@@ -1,20 +1,29 @@
 // libFuzzer target: what /probe and --probe.allow parse from strangers —
-// ParseProbeTarget over any bytes, and ProbeAllowList::Parse over the same
-// bytes split at commas.  Invariants: no crash or sanitizer report; an
-// accepted target has a host and a port in 1..65535, and its host is never
-// longer than the input.
+// the query string (ParseQuery: '+' and %XX decoding), ParseProbeTarget over
+// any bytes, and ProbeAllowList::Parse over the same bytes split at commas.
+// Invariants: no crash or sanitizer report; decoded names and values are
+// never longer than the query; an accepted target has a host and a port in
+// 1..65535, and its host is never longer than the input.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "collectors/probe/allow_list.h"
 #include "collectors/probe/target.h"
+#include "exporter/probe_handler.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
+  std::vector<std::pair<std::string, std::string>> query;
+  if (portmap::ParseQuery(text, &query).ok()) {
+    for (const auto& [name, value] : query) {
+      if (name.size() + value.size() > size) std::abort();
+    }
+  }
   portmap::ProbeTarget target;
   if (portmap::ParseProbeTarget(text, &target).ok()) {
     if (target.host.empty() || target.port == 0 || target.host.size() > size) std::abort();
