@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cstring>
+#include <vector>
 
 #include "collectors/status.h"
 
@@ -43,6 +44,29 @@ ReadResult ReadFile(const std::string& path, std::string* contents) {
   }
   ::close(fd);
   return {};
+}
+
+int ReadFileUpTo(const std::string& path, size_t max_bytes, std::string* contents,
+                 bool* too_large) {
+  *too_large = false;
+  contents->clear();
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return errno;
+  std::vector<char> buffer(size_t{64} * 1024);
+  int err = 0;
+  for (;;) {
+    const ssize_t n = ::read(fd, buffer.data(), buffer.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) err = errno;
+    if (n <= 0) break;
+    contents->append(buffer.data(), static_cast<size_t>(n));
+    if (contents->size() > max_bytes) {
+      *too_large = true;
+      break;
+    }
+  }
+  ::close(fd);
+  return err;
 }
 
 ReadResult ReadInt64(const std::string& path, int64_t* value) {

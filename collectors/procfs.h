@@ -5,6 +5,7 @@
 // while any other failure is an error naming the file.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -20,6 +21,14 @@ struct ReadResult {
 
 // Reads the whole file (procfs files report size 0, so no stat-then-read).
 ReadResult ReadFile(const std::string& path, std::string* contents);
+
+// Reads a whole file of bounded size (a configuration file, a certificate),
+// giving up once it holds more than max_bytes: then *too_large is true and
+// *contents partial.  Returns 0, or the errno of the open or read that
+// failed, for the caller's own message.  Its buffer is on the heap: callers
+// run on civetweb's worker threads, whose small stacks a 64 KiB array
+// overflowed under AddressSanitizer.
+int ReadFileUpTo(const std::string& path, size_t max_bytes, std::string* contents, bool* too_large);
 
 // Reads a file holding one integer, such as /proc/sys/net/ipv4/ip_forward.
 ReadResult ReadInt64(const std::string& path, int64_t* value);

@@ -16,6 +16,7 @@
 
 #include "collectors/metrics.h"
 #include "collectors/probe/target.h"
+#include "collectors/procfs.h"
 #include "exporter/config_guard.h"
 #include "exporter/config_yaml.h"
 #include "exporter/logging.h"
@@ -331,29 +332,15 @@ Status ParseConfig(std::string_view yaml, const std::string& file, ProbeConfig* 
 }
 
 Status LoadConfigFile(const std::string& path, ProbeConfig* out) {
-  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Status::Error("cannot read " + path + ": " + ErrnoText(errno));
   std::string text;
-  // On the heap: POST /-/reload runs this on one of civetweb's workers, whose
-  // stack a 64 KiB array overflowed under AddressSanitizer (lab.probe).
-  std::vector<char> buffer(64 * 1024);
-  for (;;) {
-    const ssize_t n = read(fd, buffer.data(), buffer.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      const int err = errno;
-      close(fd);
-      return Status::Error("cannot read " + path + ": " + ErrnoText(err));
-    }
-    if (n == 0) break;
-    text.append(buffer.data(), static_cast<size_t>(n));
-    if (text.size() > kMaxConfigBytes) {
-      close(fd);
-      return Status::Error("cannot read " + path + ": larger than " +
-                           std::to_string(kMaxConfigBytes >> 20) + " MiB");
-    }
+  bool too_large = false;
+  if (const int err = ReadFileUpTo(path, kMaxConfigBytes, &text, &too_large); err != 0) {
+    return Status::Error("cannot read " + path + ": " + ErrnoText(err));
   }
-  close(fd);
+  if (too_large) {
+    return Status::Error("cannot read " + path + ": larger than " +
+                         std::to_string(kMaxConfigBytes >> 20) + " MiB");
+  }
   return ParseConfigBounded(text, path, kConfigParseLimit, out);
 }
 

@@ -9,6 +9,7 @@
 #include <optional>
 #include <vector>
 
+#include "collectors/procfs.h"
 #include "exporter/config_guard.h"
 #include "exporter/config_yaml.h"
 #include "exporter/web_tls.h"
@@ -363,28 +364,12 @@ Status ParseWebConfig(std::string_view yaml, const std::string& file, WebConfig*
 }
 
 Status LoadWebConfigFile(const std::string& path, WebConfig* out) {
-  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Status::Error("cannot read " + path + ": " + ErrnoText(errno));
   std::string text;
-  // On the heap: reloads run on civetweb's worker threads, whose stacks are
-  // small (ASan found a 64 KiB buffer overflowing one in config.cc).
-  std::vector<char> buffer(16 * 1024);
-  for (;;) {
-    const ssize_t n = read(fd, buffer.data(), buffer.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      const int err = errno;
-      close(fd);
-      return Status::Error("cannot read " + path + ": " + ErrnoText(err));
-    }
-    if (n == 0) break;
-    text.append(buffer.data(), static_cast<size_t>(n));
-    if (text.size() > kMaxFileBytes) {
-      close(fd);
-      return Status::Error("cannot read " + path + ": larger than 4 MiB");
-    }
+  bool too_large = false;
+  if (const int err = ReadFileUpTo(path, kMaxFileBytes, &text, &too_large); err != 0) {
+    return Status::Error("cannot read " + path + ": " + ErrnoText(err));
   }
-  close(fd);
+  if (too_large) return Status::Error("cannot read " + path + ": larger than 4 MiB");
   return RunParserBounded(path, kConfigParseLimit, [&] { return ParseWebConfig(text, path, out); });
 }
 

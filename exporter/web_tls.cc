@@ -13,6 +13,8 @@
 #include <cstring>
 #include <vector>
 
+#include "collectors/procfs.h"
+
 namespace portmap {
 
 namespace {
@@ -61,21 +63,8 @@ std::string Join(const std::vector<std::string>& items, char sep) {
 
 Status ReadFile(const std::string& what, const std::string& path, std::string* out) {
   const std::string where = what + " " + path + ": ";
-  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Status::Error(where + ErrnoText(errno));
-  std::vector<char> buffer(16 * 1024);  // not on a civetweb worker's small stack
-  int err = 0;
   bool too_large = false;
-  for (;;) {
-    const ssize_t n = read(fd, buffer.data(), buffer.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) err = errno;
-    if (n <= 0) break;
-    out->append(buffer.data(), static_cast<size_t>(n));
-    too_large = out->size() > (size_t{1} << 20);
-    if (too_large) break;
-  }
-  close(fd);
+  const int err = ReadFileUpTo(path, size_t{1} << 20, out, &too_large);
   if (err != 0) return Status::Error(where + ErrnoText(err));
   if (too_large) return Status::Error(where + "larger than 1 MiB");
   return Status::Ok();

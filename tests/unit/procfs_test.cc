@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cerrno>
 #include <filesystem>
 #include <fstream>
 
@@ -28,6 +29,21 @@ TEST_F(ProcfsTest, ReadsIntegerWithNewline) {
   int64_t v = -1;
   ASSERT_TRUE(ReadInt64(Write("ip_forward", "1\n"), &v).ok());
   EXPECT_EQ(v, 1);
+}
+
+TEST_F(ProcfsTest, ReadFileUpToReadsWithinTheBoundAndStopsPastIt) {
+  // Larger than one 64 KiB read, so the bound is checked across reads.
+  const std::string big(200 * 1024, 'x');
+  const std::string path = Write("big", big);
+  std::string text;
+  bool too_large = true;
+  EXPECT_EQ(ReadFileUpTo(path, big.size(), &text, &too_large), 0);
+  EXPECT_FALSE(too_large);
+  EXPECT_EQ(text, big);
+  EXPECT_EQ(ReadFileUpTo(path, big.size() - 1, &text, &too_large), 0);
+  EXPECT_TRUE(too_large);
+  EXPECT_EQ(ReadFileUpTo((dir_ / "absent").string(), 10, &text, &too_large), ENOENT);
+  EXPECT_FALSE(too_large);
 }
 
 TEST_F(ProcfsTest, MissingFileIsNotFound) {
