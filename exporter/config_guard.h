@@ -6,14 +6,26 @@
 // ", a" or "- a\n, b" (found by tests/fuzz/config_fuzz: 24 GiB in three
 // minutes before the OOM killer).  A typo in --config.file, picked up by a
 // SIGHUP, must not take the exporter or the host down, so the file is first
-// parsed in a forked child under a time limit; only a file the child parsed
-// to completion is parsed again in the exporter (the parse is deterministic,
-// so it terminates there too).  The child's data segment is capped at
-// 256 MiB (RLIMIT_DATA), so the loop ends in std::bad_alloc rather than in
-// the host's memory.
+// parsed by a separate check process under a time limit; only a file the
+// check parsed to completion is parsed again in the exporter (the parse is
+// deterministic, so it terminates there too).  The check's data segment is
+// capped at 256 MiB (RLIMIT_DATA), so the loop ends in std::bad_alloc rather
+// than in the host's memory.
 //
-// Thread safety: may be called from any thread; the child only parses
-// (glibc keeps malloc usable after fork) and leaves with _exit.
+// The check process is this executable started anew (posix_spawn of
+// /proc/self/exe), not a fork of the exporter: a fork copies one thread of a
+// multithreaded process, and every lock another thread held at that moment
+// stays held in the child forever.  glibc's malloc guards itself against
+// that; AddressSanitizer's allocator in GCC 12 does not, and a forked check
+// hung there until its time limit (CI, ConfigReloaderTest.ConcurrentReloads:
+// a reload failed while other threads allocated).  Forks from civetweb's
+// workers had crashed before.  A new process inherits no thread and no lock.
+//
+// So every executable that loads YAML through this guard calls
+// RunYamlCheckIfAsked first thing in main() (the exporter in RunExporter,
+// the unit tests in their main).
+//
+// Thread safety: may be called from any thread.
 #pragma once
 
 #include <chrono>
@@ -28,14 +40,29 @@ namespace portmap {
 
 inline constexpr std::chrono::milliseconds kConfigParseLimit{2000};
 
+// The check process's own start (exec, dynamic linking, reading the file
+// from its stdin) is not the parser's time: it gets this much, apart.
+inline constexpr std::chrono::milliseconds kCheckStartLimit{10000};
+
 Status ParseConfigBounded(std::string_view yaml, const std::string& file,
                           std::chrono::milliseconds limit, ProbeConfig* out);
 
-// The same guard for any other yaml-cpp parser (--web.config.file): `parse`
-// runs first in the forked child, its result discarded, and then, only if it
-// finished there, here; returns what it returned here.  Errors from the
-// guard itself name `file`.
-Status RunParserBounded(const std::string& file, std::chrono::milliseconds limit,
-                        const std::function<Status()>& parse);
+// Which parser the check process runs on the file.
+enum class YamlParser {
+  kProbeConfig,  // ParseConfig, --config.file
+  kWebConfig,    // ParseWebConfig, --web.config.file
+};
+
+// The same guard for any of them: `which` parses `yaml` in the check process,
+// its result discarded, and then, only if it finished there, `parse` runs
+// here; returns what `parse` returned.  Errors from the guard itself name
+// `file`.
+Status RunParserBounded(YamlParser which, std::string_view yaml, const std::string& file,
+                        std::chrono::milliseconds limit, const std::function<Status()>& parse);
+
+// The check process's side.  When argv is a check's command line, runs the
+// check (stdin: the file, stdout: the report), sets *exit_code and returns
+// true; otherwise returns false and touches nothing.
+bool RunYamlCheckIfAsked(int argc, const char* const* argv, int* exit_code);
 
 }  // namespace portmap

@@ -9,6 +9,7 @@
 #include "collectors/published_ports.h"
 #include "exporter/build_info.h"
 #include "exporter/config.h"
+#include "exporter/config_guard.h"
 #include "exporter/flags.h"
 #include "exporter/http_server.h"
 #include "exporter/listen_relay.h"
@@ -86,6 +87,8 @@ sigset_t BlockTerminationSignals() {
 }  // namespace
 
 int RunExporter(int argc, const char* const* argv, std::span<const CollectorSpec> collectors) {
+  // This executable, started again by the YAML guard (config_guard.h).
+  if (int code = 0; RunYamlCheckIfAsked(argc, argv, &code)) return code;
   if (argc > 1 && std::string_view(argv[1]) == "diagnose") {
     return RunDiagnose(argc - 1, argv + 1, collectors);
   }

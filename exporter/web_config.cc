@@ -370,7 +370,8 @@ Status LoadWebConfigFile(const std::string& path, WebConfig* out) {
     return Status::Error("cannot read " + path + ": " + ErrnoText(err));
   }
   if (too_large) return Status::Error("cannot read " + path + ": larger than 4 MiB");
-  return RunParserBounded(path, kConfigParseLimit, [&] { return ParseWebConfig(text, path, out); });
+  return RunParserBounded(YamlParser::kWebConfig, text, path, kConfigParseLimit,
+                          [&] { return ParseWebConfig(text, path, out); });
 }
 
 }  // namespace portmap

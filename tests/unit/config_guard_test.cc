@@ -2,11 +2,18 @@
 // and good or bad files get exactly ParseConfig's answer.
 #include "exporter/config_guard.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <stdlib.h>
 
+#include <atomic>
 #include <chrono>
+#include <string>
+#include <thread>
+#include <vector>
 
 #include "exporter/config.h"
+#include "exporter/web_config.h"
 
 namespace portmap {
 namespace {
@@ -43,6 +50,69 @@ TEST(ConfigGuardTest, SameAnswerAsParseConfig) {
   const Status d = ParseConfig(bad, "f.yml", &direct);
   ASSERT_FALSE(b.ok());
   EXPECT_EQ(b.message(), d.message());
+}
+
+TEST(ConfigGuardTest, ChecksAreUnharmedByOtherThreadsAllocating) {
+  // The check used to be a fork of the exporter; under GCC 12's
+  // AddressSanitizer, whose allocator takes no fork precautions, a fork
+  // taken while another thread held an allocator lock hung until the limit
+  // (CI: ConfigReloaderTest.ConcurrentReloads).  The check is now a new
+  // process and inherits no lock.
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> allocators;
+  for (int t = 0; t < 3; ++t) {
+    allocators.emplace_back([&stop] {
+      while (!stop) {
+        std::vector<std::string> churn;
+        for (int i = 0; i < 64; ++i) churn.emplace_back(static_cast<size_t>(32 + i * 61), 'x');
+      }
+    });
+  }
+  const char* good = "modules: {m: {timeout: 2s}}\n";
+  for (int i = 0; i < 20; ++i) {
+    ProbeConfig config;
+    const Status st = ParseConfigBounded(good, "f.yml", kConfigParseLimit, &config);
+    EXPECT_TRUE(st.ok()) << i << ": " << st.message();
+  }
+  stop = true;
+  for (auto& t : allocators) t.join();
+}
+
+TEST(ConfigGuardTest, FourMiBFileGoesThroughTheCheck) {
+  // Many socket buffers' worth: the parent writes while the check reads.
+  std::string big;
+  while (big.size() < (size_t{4} << 20) - 64) big += "# " + std::string(70, '-') + "\n";
+  big += "targets: [{target: 'host.example:5000'}]\n";
+  ProbeConfig config;
+  const Status st = ParseConfigBounded(big, "big.yml", kConfigParseLimit, &config);
+  ASSERT_TRUE(st.ok()) << st.message();
+  EXPECT_EQ(config.targets.size(), 1u);
+}
+
+TEST(ConfigGuardTest, WebConfigParserLoopsEndToo) {
+  WebConfig config;
+  const Status loop = RunParserBounded(YamlParser::kWebConfig, ", a", "web.yml", milliseconds(300),
+                                       [] { return Status::Ok(); });
+  ASSERT_FALSE(loop.ok());
+  EXPECT_TRUE(loop.message().rfind("web.yml: the YAML parser", 0) == 0) << loop.message();
+
+  const char* bad = "basic_auth_users: [alice]\n";
+  const Status b = RunParserBounded(YamlParser::kWebConfig, bad, "web.yml", kConfigParseLimit,
+                                    [] { return Status::Ok(); });
+  const Status d = ParseWebConfig(bad, "web.yml", &config);
+  ASSERT_FALSE(d.ok());
+  EXPECT_EQ(b.message(), d.message()) << "the check's own answer, before ours";
+}
+
+TEST(ConfigGuardTest, ACheckProcessStartsNoChecksOfItsOwn) {
+  // What a check started from an executable without RunYamlCheckIfAsked in
+  // its main() would meet: an error, not another generation of checks.
+  ASSERT_EQ(setenv("PORTMAP_YAML_CHECK", "1", 1), 0);
+  ProbeConfig config;
+  const Status st = ParseConfigBounded("targets: []\n", "f.yml", kConfigParseLimit, &config);
+  unsetenv("PORTMAP_YAML_CHECK");
+  ASSERT_FALSE(st.ok());
+  EXPECT_THAT(st.message(), testing::HasSubstr("does not call RunYamlCheckIfAsked"));
 }
 
 }  // namespace

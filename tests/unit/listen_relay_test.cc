@@ -523,12 +523,13 @@ TEST_F(ListenRelayTest, ClientAddressByUpstreamPort) {
   EXPECT_TRUE(Eventually([&] { return !relay->ClientAddress(port).has_value(); }));
 }
 
-// The exporter forks without exec (config_guard.h) while the relay runs: the
-// child's copies keep the sockets, and their epoll registrations, alive after
-// the relay closes its own, so Kill() must remove them explicitly. (The
-// exporter crashed in WebConfigTest.SighupReloads without that; here the
-// freed memory is not reused, so this run guards the scenario rather than
-// reproducing the crash.)
+// A child of the exporter holds copies of the relay's sockets until it execs
+// or exits (the YAML check's posix_spawn, config_guard.h; the check was a
+// fork without exec until it hung under ASan): the copies keep the sockets,
+// and their epoll registrations, alive after the relay closes its own, so
+// Kill() must remove them explicitly. (The exporter crashed in
+// WebConfigTest.SighupReloads without that; here the freed memory is not
+// reused, so this run guards the scenario rather than reproducing the crash.)
 TEST_F(ListenRelayTest, SurvivesAForkedChildHoldingItsSockets) {
   ListenRelay::Options options;
   options.head_timeout = milliseconds(100);

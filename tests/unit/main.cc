@@ -1,0 +1,12 @@
+// The unit tests' main: gtest's, after one thing every executable that loads
+// YAML through the guard does first (exporter/config_guard.h): the guard's
+// check process is this executable started again.
+#include <gmock/gmock.h>
+
+#include "exporter/config_guard.h"
+
+int main(int argc, char** argv) {
+  if (int code = 0; portmap::RunYamlCheckIfAsked(argc, argv, &code)) return code;
+  testing::InitGoogleMock(&argc, argv);
+  return RUN_ALL_TESTS();
+}
