@@ -302,10 +302,6 @@ Status ParseDocument(const YamlSource& src, const YAML::Node& root, ProbeConfig*
       });
 }
 
-double UnixNow() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
 }  // namespace
 
 Status ParseConfig(std::string_view yaml, const std::string& file, ProbeConfig* out) {
@@ -345,7 +341,10 @@ Status LoadConfigFile(const std::string& path, ProbeConfig* out) {
 }
 
 ConfigReloader::ConfigReloader(std::string path, std::shared_ptr<ConfigStore> store)
-    : path_(std::move(path)), store_(std::move(store)) {}
+    : path_(std::move(path)),
+      store_(std::move(store)),
+      gauges_("portmap_config", "Portmap exporter config loaded successfully.",
+              "Timestamp of the last successful configuration reload.") {}
 
 Status ConfigReloader::Load() { return LoadInto(); }
 
@@ -367,29 +366,12 @@ Status ConfigReloader::LoadInto() {
     status = LoadConfigFile(path_, &config);
     if (status.ok()) store_->Set(std::move(config));
   }
-  std::lock_guard<std::mutex> state_lock(state_mu_);
-  last_successful_ = status.ok();
-  if (status.ok()) last_success_time_ = UnixNow();
+  gauges_.Record(status.ok());
   return status;
 }
 
 std::vector<prometheus::MetricFamily> ConfigReloader::Families() const {
-  bool successful;
-  double success_time;
-  {
-    std::lock_guard<std::mutex> lock(state_mu_);
-    successful = last_successful_;
-    success_time = last_success_time_;
-  }
-  std::vector<prometheus::MetricFamily> families;
-  families.push_back(MakeFamily("portmap_config_last_reload_successful",
-                                "Portmap exporter config loaded successfully.", MetricType::Gauge));
-  AddSample(&families.back(), {}, successful ? 1 : 0);
-  families.push_back(MakeFamily("portmap_config_last_reload_success_timestamp_seconds",
-                                "Timestamp of the last successful configuration reload.",
-                                MetricType::Gauge));
-  AddSample(&families.back(), {}, success_time);
-  return families;
+  return gauges_.Families();
 }
 
 }  // namespace portmap

@@ -40,6 +40,7 @@
 
 #include "collectors/probe/config.h"
 #include "collectors/status.h"
+#include "exporter/reload_gauges.h"
 
 namespace portmap {
 
@@ -76,9 +77,7 @@ class ConfigReloader {
   const std::string path_;
   const std::shared_ptr<ConfigStore> store_;
   std::mutex mu_;  // one load at a time
-  mutable std::mutex state_mu_;
-  bool last_successful_ = true;   // GUARDED_BY(state_mu_)
-  double last_success_time_ = 0;  // GUARDED_BY(state_mu_), unix seconds
+  ReloadGauges gauges_;
 };
 
 }  // namespace portmap

@@ -9,16 +9,12 @@
 
 namespace portmap {
 
-namespace {
-
-double UnixNow() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
-}  // namespace
-
 WebConfigReloader::WebConfigReloader(std::string path, std::chrono::milliseconds poll)
-    : path_(std::move(path)), poll_(poll), state_(std::make_shared<State>()) {
+    : path_(std::move(path)),
+      poll_(poll),
+      gauges_("portmap_web_config", "Whether the last load of --web.config.file succeeded.",
+              "Timestamp of the last successful load of --web.config.file."),
+      state_(std::make_shared<State>()) {
   if (!path_.empty()) watched_ = {path_};
 }
 
@@ -71,8 +67,7 @@ Status WebConfigReloader::Reload() {
 
 Status WebConfigReloader::LoadLocked(bool first) {
   if (path_.empty()) {
-    std::lock_guard<std::mutex> lock(state_mu_);
-    last_success_time_ = UnixNow();
+    gauges_.Record(true);
     return Status::Ok();
   }
   // Stamped before reading, so a change while reading is seen next time.
@@ -108,13 +103,10 @@ Status WebConfigReloader::LoadLocked(bool first) {
       LogInfo("http2 is not served: civetweb speaks HTTP/1.1 only", {{"file", path_}});
     }
   }
+  gauges_.Record(st.ok());
   std::lock_guard<std::mutex> lock(state_mu_);
   last_check_ = std::chrono::steady_clock::now();
-  last_successful_ = st.ok();
-  if (st.ok()) {
-    last_success_time_ = UnixNow();
-    state_ = std::make_shared<State>(State{std::move(config), std::move(tls)});
-  }
+  if (st.ok()) state_ = std::make_shared<State>(State{std::move(config), std::move(tls)});
   return st;
 }
 
@@ -161,23 +153,7 @@ std::optional<HttpResponse> WebConfigReloader::Gate(
 }
 
 std::vector<prometheus::MetricFamily> WebConfigReloader::Families() const {
-  bool successful;
-  double success_time;
-  {
-    std::lock_guard<std::mutex> lock(state_mu_);
-    successful = last_successful_;
-    success_time = last_success_time_;
-  }
-  std::vector<prometheus::MetricFamily> families;
-  families.push_back(MakeFamily("portmap_web_config_last_reload_successful",
-                                "Whether the last load of --web.config.file succeeded.",
-                                MetricType::Gauge));
-  AddSample(&families.back(), {}, successful ? 1 : 0);
-  families.push_back(MakeFamily("portmap_web_config_last_reload_success_timestamp_seconds",
-                                "Timestamp of the last successful load of --web.config.file.",
-                                MetricType::Gauge));
-  AddSample(&families.back(), {}, success_time);
-  return families;
+  return gauges_.Families();
 }
 
 }  // namespace portmap

@@ -34,6 +34,7 @@
 
 #include "collectors/status.h"
 #include "exporter/http_server.h"
+#include "exporter/reload_gauges.h"
 #include "exporter/web_auth.h"
 #include "exporter/web_config.h"
 #include "exporter/web_tls.h"
@@ -85,6 +86,7 @@ class WebConfigReloader {
 
   const std::string path_;
   const std::chrono::milliseconds poll_;
+  ReloadGauges gauges_;
   BasicAuthenticator auth_;
   std::unique_ptr<TlsServerContext> tls_context_;  // set by the first load only
 
@@ -96,8 +98,6 @@ class WebConfigReloader {
   mutable std::mutex state_mu_;
   std::shared_ptr<const State> state_;                // GUARDED_BY(state_mu_)
   std::chrono::steady_clock::time_point last_check_;  // GUARDED_BY(state_mu_)
-  bool last_successful_ = true;                       // GUARDED_BY(state_mu_)
-  double last_success_time_ = 0;                      // GUARDED_BY(state_mu_), unix seconds
 };
 
 }  // namespace portmap
