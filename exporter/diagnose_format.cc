@@ -42,6 +42,17 @@ std::string Unchecked(const Report& r, const std::string& collector, const Paint
   return "";
 }
 
+// Whether the verdict checked `cause` for this port and found it not holding.
+bool VerdictCleared(const Report& r, int port, const std::string& proto, const std::string& cause) {
+  for (const PortReport& pr : r.ports) {
+    if (pr.port != port || pr.proto != proto) continue;
+    for (const std::string& c : pr.checked) {
+      if (c == cause) return true;
+    }
+  }
+  return false;
+}
+
 void Firewalld(const Report& r, const Paint& p, std::ostream& o) {
   const FirewalldSection& fw = r.firewalld;
   o << p.Head("firewalld") << "\n" << Unchecked(r, "firewalld", p);
@@ -57,9 +68,20 @@ void Firewalld(const Report& r, const Paint& p, std::ostream& o) {
     o << "  zone of " << z.interface << ": " << z.zone << "\n";
   }
   for (const PortInZone& z : fw.ports) {
-    o << "  " << PortProto(z.port, z.proto) << " in zone " << z.zone << ": "
-      << (z.allowed ? p.Good("allowed") : p.Bad("not allowed"))
-      << (z.approximate ? " (approximate: a rich rule or forward-port may change it)" : "") << "\n";
+    o << "  " << PortProto(z.port, z.proto) << " in zone " << z.zone << ": ";
+    if (z.allowed) {
+      o << p.Good("allowed");
+    } else if (VerdictCleared(r, z.port, z.proto, "firewalld_port_closed")) {
+      // Said here too: "not allowed" in red above a verdict that finds the
+      // port reachable reads like a contradiction (real dockerd + firewalld's
+      // iptables backend, lab.firewalld.dockerd).
+      o << p.Warn("not allowed") << ", yet not blocking: the connection is forwarded to a "
+        << "container and Docker's FORWARD rules accept it before firewalld's zone rules ("
+        << fw.backend << " backend)";
+    } else {
+      o << p.Bad("not allowed");
+    }
+    o << (z.approximate ? " (approximate: a rich rule or forward-port may change it)" : "") << "\n";
   }
   if (fw.up.value_or(false) && fw.start_time) {
     o << "  started: " << UtcTimestamp(*fw.start_time);

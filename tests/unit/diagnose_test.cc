@@ -5,6 +5,7 @@
 // and review the diff.
 #include "exporter/diagnose.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -20,6 +21,8 @@
 
 namespace portmap {
 namespace {
+
+using testing::HasSubstr;
 
 const std::string kGolden = std::string(PORTMAP_FIXTURES) + "/diagnose";
 
@@ -238,6 +241,20 @@ portmap_published_port_blocked{proto="tcp",host_port="5000",cause="forward_polic
 )"),
                          1);
   EXPECT_EQ(Causes(r), std::vector<std::string>{"forward_policy_drop"});
+}
+
+TEST(DiagnoseTest, PortNotInTheZoneYetForwardedPastFirewalld) {
+  // Recorded with a real dockerd 20.10 and firewalld 1.3 (iptables backend,
+  // lab.firewalld.dockerd): 5000/tcp is in no zone, yet Docker's FORWARD
+  // rules accept the DNATed connection first; the verdict clears
+  // firewalld_port_closed, and the zone's line must say why.
+  const Report r = Check("port_closed_not_blocking", With(kHealthy, R"(
+portmap_firewalld_port_allowed{proto="tcp",port="5000",zone="public"} 0
+)"),
+                         0);
+  EXPECT_TRUE(Causes(r).empty());
+  EXPECT_THAT(FormatReportText(r, false),
+              HasSubstr("5000/tcp in zone public: not allowed, yet not blocking"));
 }
 
 TEST(DiagnoseTest, NoDockerAtAll) {
