@@ -68,6 +68,46 @@ std::string NowTimestamp() {
   return buf;
 }
 
+// `v` in double quotes with the escapes logfmt (Go's strconv.Quote) and JSON
+// share; any other control character as \xHH in logfmt, which escapes DEL
+// too, and as \u00HH in JSON.
+void AppendQuoted(std::string* out, std::string_view v, bool json) {
+  out->push_back('"');
+  for (char c : v) {
+    switch (c) {
+      case '"':
+        out->append("\\\"");
+        break;
+      case '\\':
+        out->append("\\\\");
+        break;
+      case '\n':
+        out->append("\\n");
+        break;
+      case '\t':
+        out->append("\\t");
+        break;
+      case '\r':
+        out->append("\\r");
+        break;
+      default: {
+        const auto u = static_cast<unsigned char>(c);
+        char buf[8];
+        if (u < 0x20 && json) {
+          (void)std::snprintf(buf, sizeof buf, "\\u%04x", u);
+          out->append(buf);
+        } else if (!json && (u < 0x20 || u == 0x7f)) {
+          (void)std::snprintf(buf, sizeof buf, "\\x%02x", u);
+          out->append(buf);
+        } else {
+          out->push_back(c);
+        }
+      }
+    }
+  }
+  out->push_back('"');
+}
+
 // logfmt quotes a value that is empty or holds a space, '=', '"' or a control
 // character; inside quotes it escapes like Go's strconv.Quote.
 void AppendLogfmtValue(std::string* out, std::string_view v) {
@@ -79,68 +119,10 @@ void AppendLogfmtValue(std::string* out, std::string_view v) {
     out->append(v);
     return;
   }
-  out->push_back('"');
-  for (char c : v) {
-    switch (c) {
-      case '"':
-        out->append("\\\"");
-        break;
-      case '\\':
-        out->append("\\\\");
-        break;
-      case '\n':
-        out->append("\\n");
-        break;
-      case '\t':
-        out->append("\\t");
-        break;
-      case '\r':
-        out->append("\\r");
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
-          char buf[8];
-          (void)std::snprintf(buf, sizeof buf, "\\x%02x", static_cast<unsigned char>(c));
-          out->append(buf);
-        } else {
-          out->push_back(c);
-        }
-    }
-  }
-  out->push_back('"');
+  AppendQuoted(out, v, /*json=*/false);
 }
 
-void AppendJsonString(std::string* out, std::string_view v) {
-  out->push_back('"');
-  for (char c : v) {
-    switch (c) {
-      case '"':
-        out->append("\\\"");
-        break;
-      case '\\':
-        out->append("\\\\");
-        break;
-      case '\n':
-        out->append("\\n");
-        break;
-      case '\t':
-        out->append("\\t");
-        break;
-      case '\r':
-        out->append("\\r");
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          (void)std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned char>(c));
-          out->append(buf);
-        } else {
-          out->push_back(c);
-        }
-    }
-  }
-  out->push_back('"');
-}
+void AppendJsonString(std::string* out, std::string_view v) { AppendQuoted(out, v, /*json=*/true); }
 
 }  // namespace
 

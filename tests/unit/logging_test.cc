@@ -27,6 +27,18 @@ TEST(LoggingTest, JsonKeysInOrder) {
             "\"collector\":\"forwarding\",\"ctl\":\"\\u0001\"}");
 }
 
+TEST(LoggingTest, ControlCharactersAndDelEscapedPerFormat) {
+  // logfmt escapes DEL like Go's strconv.Quote; JSON needs only < 0x20.
+  const std::string v =
+      "a\x01"
+      "b\x7f\t";
+  EXPECT_EQ(FormatLogLine(LogFormat::kLogfmt, kTs, LogLevel::kInfo, "m", {{"v", v}}),
+            "ts=2026-11-24T20:55:12.123Z level=info msg=m v=\"a\\x01b\\x7f\\t\"");
+  EXPECT_EQ(FormatLogLine(LogFormat::kJson, kTs, LogLevel::kInfo, "m", {{"v", v}}),
+            "{\"ts\":\"2026-11-24T20:55:12.123Z\",\"level\":\"info\",\"msg\":\"m\","
+            "\"v\":\"a\\u0001b\x7f\\t\"}");
+}
+
 TEST(LoggingTest, ParsesLevelsAndFormats) {
   LogLevel level;
   EXPECT_TRUE(ParseLogLevel("warn", &level));
