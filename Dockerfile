@@ -1,6 +1,6 @@
 # portmap_exporter in a container: Debian bookworm, built from this tree.
 #
-#   docker build -t portmap_exporter .
+#   docker build --build-arg REVISION=$(git rev-parse --short=12 HEAD) -t portmap_exporter .
 #   docker run -d --name portmap_exporter --restart unless-stopped \
 #     --network host --pid host --cap-add NET_ADMIN \
 #     -v /:/host:ro,rslave \
@@ -19,7 +19,11 @@ FROM ${BASE} AS build
 COPY scripts/install-deps.sh /src/scripts/install-deps.sh
 RUN /src/scripts/install-deps.sh build && rm -rf /var/lib/apt/lists/*
 COPY . /src
-RUN cmake -S /src -B /build -DPORTMAP_TESTS=OFF \
+# .git is not in the context (.dockerignore): the commit comes from outside,
+#   docker build --build-arg REVISION=$(git rev-parse --short=12 HEAD) .
+# and ends up in portmap_exporter_build_info{revision} and --version.
+ARG REVISION=unknown
+RUN cmake -S /src -B /build -DPORTMAP_TESTS=OFF -DPORTMAP_REVISION="${REVISION}" \
  && cmake --build /build -j"$(nproc)" --target portmap_exporter \
  && strip --strip-debug -o /portmap_exporter /build/portmap_exporter
 # The runtime stage installs the packages holding the libraries the binary
