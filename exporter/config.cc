@@ -305,11 +305,23 @@ Status ParseDocument(const YamlSource& src, const YAML::Node& root, ProbeConfig*
 }  // namespace
 
 Status ParseConfig(std::string_view yaml, const std::string& file, ProbeConfig* out) {
-  const YamlSource src(file);
   // yaml-cpp reports syntax errors (and a too-deep nesting) by exception; none
   // may leave this function.
+  std::vector<YAML::Node> documents;
   try {
-    const std::vector<YAML::Node> documents = YAML::LoadAll(std::string(yaml));
+    documents = YAML::LoadAll(std::string(yaml));
+  } catch (const YAML::Exception& e) {
+    return YamlSource(file).Error(e.mark, e.msg);
+  } catch (const std::exception& e) {
+    return Status::Error(file + ": " + e.what());
+  }
+  return ParseConfigDocuments(documents, file, out);
+}
+
+Status ParseConfigDocuments(const std::vector<YAML::Node>& documents, const std::string& file,
+                            ProbeConfig* out) {
+  const YamlSource src(file);
+  try {
     if (documents.size() > 1) {
       return src.Error(documents[1], "only one YAML document is allowed (a second '---')");
     }

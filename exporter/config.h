@@ -42,11 +42,21 @@
 #include "collectors/status.h"
 #include "exporter/reload_gauges.h"
 
+namespace YAML {
+class Node;
+}  // namespace YAML
+
 namespace portmap {
 
 // Parses `yaml`; errors are prefixed with `file` ("FILE:LINE:COL: ...").
 // `*out` is written only on success.
 Status ParseConfig(std::string_view yaml, const std::string& file, ProbeConfig* out);
+
+// ParseConfig after yaml-cpp's LoadAll: what the file says, checked against
+// the schema.  Separate so the fuzzers can hand it documents that did not
+// come from yaml-cpp's parser (tests/fuzz/libyaml_nodes.h).
+Status ParseConfigDocuments(const std::vector<YAML::Node>& documents, const std::string& file,
+                            ProbeConfig* out);
 
 // Reads and parses `path`; an unreadable file ("cannot read FILE: <errno
 // text>") or one over 4 MiB is an error naming it.

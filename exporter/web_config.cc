@@ -344,9 +344,21 @@ bool IsBcryptHash(std::string_view hash) {
 }
 
 Status ParseWebConfig(std::string_view yaml, const std::string& file, WebConfig* out) {
+  std::vector<YAML::Node> documents;
+  try {
+    documents = YAML::LoadAll(std::string(yaml));
+  } catch (const YAML::Exception& e) {
+    return YamlSource(file).Error(e.mark, e.msg);
+  } catch (const std::exception& e) {
+    return Status::Error(file + ": " + e.what());
+  }
+  return ParseWebConfigDocuments(documents, file, out);
+}
+
+Status ParseWebConfigDocuments(const std::vector<YAML::Node>& documents, const std::string& file,
+                               WebConfig* out) {
   const YamlSource src(file);
   try {
-    const std::vector<YAML::Node> documents = YAML::LoadAll(std::string(yaml));
     if (documents.size() > 1) {
       return src.Error(documents[1], "only one YAML document is allowed (a second '---')");
     }

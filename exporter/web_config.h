@@ -38,6 +38,10 @@
 
 #include "collectors/status.h"
 
+namespace YAML {
+class Node;
+}  // namespace YAML
+
 namespace portmap {
 
 enum class ClientAuth {
@@ -92,6 +96,11 @@ struct WebConfig {
 // Parses `yaml`; `file` prefixes errors and its directory anchors relative
 // paths.  `*out` is written only on success.
 Status ParseWebConfig(std::string_view yaml, const std::string& file, WebConfig* out);
+
+// ParseWebConfig after yaml-cpp's LoadAll (for the fuzzers, as
+// ParseConfigDocuments in config.h).
+Status ParseWebConfigDocuments(const std::vector<YAML::Node>& documents, const std::string& file,
+                               WebConfig* out);
 
 // Reads `path` (at most 4 MiB) and parses it under the YAML guard
 // (config_guard.h), so a libyaml-cpp loop ends as an error in time.

@@ -20,8 +20,9 @@ declare -A groups=(
           prometheus-node-exporter wrk openssl"
   [lab]="iproute2 iptables nftables procps util-linux firewalld dbus-daemon docker.io busybox-static"
   # libclang-rt-14-dev holds libclang_rt.fuzzer (-fsanitize=fuzzer) and clang's
-  # ASan/UBSan runtimes; llvm gives llvm-symbolizer for readable crash stacks.
-  [fuzz]="clang libclang-rt-14-dev llvm"
+  # ASan/UBSan runtimes; llvm gives llvm-symbolizer for readable crash stacks;
+  # libyaml-dev: the YAML targets feed yaml-cpp only what libyaml accepts.
+  [fuzz]="clang libclang-rt-14-dev llvm libyaml-dev"
   # `make test-image`: the base image comes from debootstrap (no registry), a
   # private dockerd builds it; iptables and nftables show the ruleset is untouched.
   [image]="debootstrap docker.io iptables nftables curl"
