@@ -12,6 +12,9 @@
 #include <string_view>
 #include <utility>
 
+#include "exporter/listen_socket.h"
+#include "exporter/request_head.h"
+
 namespace portmap {
 
 namespace {
@@ -30,27 +33,8 @@ constexpr int kMaxAcceptsPerWake = 64;  // so one busy listener cannot starve re
 // After EMFILE and friends the listener stays readable; pausing it briefly
 // keeps a level-triggered loop from spinning until descriptors free up.
 constexpr auto kAcceptPause = std::chrono::milliseconds(100);
-// civetweb's own listen_backlog was 4096 for the same reason (a /probe burst
-// must not lose SYNs); the kernel caps it at net.core.somaxconn.
-constexpr int kListenBacklog = 4096;
-constexpr unsigned char kTlsHandshake = 0x16;  // TLS record type of a ClientHello
-constexpr size_t kTlsRecordHeader = 5;         // type, version (2), length (2)
 constexpr std::string_view kRequestTimeout =
     "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
-
-// "listen on [::1]:9806: Address already in use", with a hint where errno
-// alone leaves the user guessing.
-Status ListenError(const SocketAddress& addr, std::string_view step, int err) {
-  std::string msg = "listen on ";
-  msg += addr.ToString();
-  msg += ": ";
-  msg += step;
-  msg += ErrnoText(err);
-  if (err == EAFNOSUPPORT) msg += " (IPv6 is disabled on this host)";
-  if (err == EADDRNOTAVAIL) msg += " (no interface has this address)";
-  if (err == EACCES) msg += " (ports below 1024 need CAP_NET_BIND_SERVICE)";
-  return Status::Error(std::move(msg));
-}
 
 // "192.0.2.1" or "2001:db8::1%eth0": the host part of "[host]:port".
 std::string HostOf(const SocketAddress& addr) {
@@ -134,23 +118,10 @@ Status ListenRelay::Create(const std::vector<SocketAddress>& listen, uint16_t ta
   // was opened if we return early.
   std::unique_ptr<ListenRelay> relay(new ListenRelay(target_port, options));
   for (const SocketAddress& addr : listen) {
-    if (!addr.ok()) return Status::Error("listen relay: an address is neither IPv4 nor IPv6");
-    int fd = socket(addr.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) return ListenError(addr, "", errno);
+    int fd = -1;
+    SocketAddress got;
+    if (Status st = OpenTcpListener(addr, &fd, &got); !st.ok()) return st;
     relay->listen_fds_.push_back(fd);
-    // SO_REUSEADDR lets a restart bind while old connections sit in
-    // TIME_WAIT; on Linux it never lets two listeners share a port.
-    SetInt(fd, SOL_SOCKET, SO_REUSEADDR, 1);
-    // V6ONLY so "[::]:PORT" coexists with civetweb's IPv4 "PORT".
-    if (addr.family() == AF_INET6) SetInt(fd, IPPROTO_IPV6, IPV6_V6ONLY, 1);
-    if (bind(fd, addr.data(), addr.size()) != 0) return ListenError(addr, "", errno);
-    if (::listen(fd, kListenBacklog) != 0) return ListenError(addr, "listen: ", errno);
-    sockaddr_storage bound{};
-    socklen_t len = sizeof(bound);
-    if (getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &len) != 0) {
-      return ListenError(addr, "getsockname: ", errno);
-    }
-    SocketAddress got = SocketAddress::FromSockaddr(reinterpret_cast<sockaddr*>(&bound), len);
     relay->bound_ports_.push_back(got.port());
     relay->bound_addresses_.push_back(got);
   }
@@ -313,21 +284,8 @@ bool ListenRelay::EvictOldestWaiting() {
 
 bool ListenRelay::HeadComplete(Conn* conn) const {
   const Conn::Side& up = conn->side[kUpstream];
-  const std::string_view got(up.out.data() + up.out_head, up.Pending());
-  if (got.size() >= options_.max_pending) return true;  // civetweb says what is wrong
-  if (!got.empty() && static_cast<unsigned char>(got[0]) == kTlsHandshake) {
-    if (got.size() < kTlsRecordHeader) return false;
-    const size_t length =
-        (size_t{static_cast<unsigned char>(got[3])} << 8) | static_cast<unsigned char>(got[4]);
-    return got.size() >= kTlsRecordHeader + length;
-  }
-  // An empty line ends the head; HTTP allows a bare LF as line end. Only new
-  // bytes (and the two before them) are searched, so a client trickling its
-  // head byte by byte costs linear time, not quadratic.
-  const size_t from = conn->head_scanned > 2 ? conn->head_scanned - 2 : 0;
-  conn->head_scanned = got.size();
-  return got.find("\n\n", from) != std::string_view::npos ||
-         got.find("\n\r\n", from) != std::string_view::npos;
+  return RequestHeadComplete(std::string_view(up.out.data() + up.out_head, up.Pending()),
+                             options_.max_pending, &conn->head_scanned);
 }
 
 bool ListenRelay::OpenUpstream(Conn* conn) {
@@ -537,8 +495,7 @@ void ListenRelay::SweepHeads(Clock::time_point now) {
     Conn* conn = waiting_.front();
     counters_.head_timeouts.fetch_add(1, std::memory_order_relaxed);
     const Conn::Side& up = conn->side[kUpstream];
-    const bool tls =
-        up.Pending() > 0 && static_cast<unsigned char>(up.out[up.out_head]) == kTlsHandshake;
+    const bool tls = IsTlsHandshake(std::string_view(up.out.data() + up.out_head, up.Pending()));
     // Best effort, never blocking: a client too slow for its head may well
     // be too slow to read this, and the close follows regardless.
     if (!tls) {
