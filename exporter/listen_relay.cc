@@ -449,6 +449,10 @@ void ListenRelay::UpdateInterest(Conn* conn) {
 
 void ListenRelay::Kill(Conn* conn, bool abortive) {
   if (conn->side[kClient].fd < 0) return;  // already killed
+  // Counted before the close, so stats() never lags behind what a client
+  // has already seen.
+  counters_.active.fetch_sub(1, std::memory_order_relaxed);
+  if (conn->waiting) counters_.waiting.fetch_sub(1, std::memory_order_relaxed);
   for (Conn::Side& s : conn->side) {
     if (s.fd < 0) continue;
     if (abortive) ResetOnClose(s.fd);
@@ -463,7 +467,6 @@ void ListenRelay::Kill(Conn* conn, bool abortive) {
   if (conn->waiting) {
     waiting_.erase(conn->wait_pos);
     conn->waiting = false;
-    counters_.waiting.fetch_sub(1, std::memory_order_relaxed);
   }
   if (conn->upstream_port != 0) {
     std::lock_guard lock(clients_mu_);
@@ -475,7 +478,6 @@ void ListenRelay::Kill(Conn* conn, bool abortive) {
   conns_[index]->index = index;
   graveyard_.push_back(std::move(conns_.back()));
   conns_.pop_back();
-  counters_.active.fetch_sub(1, std::memory_order_relaxed);
 }
 
 void ListenRelay::SweepIdle(Clock::time_point now) {

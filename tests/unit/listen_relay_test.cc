@@ -427,7 +427,9 @@ TEST_F(ListenRelayTest, HeadTimeoutAnswers408AndCloses) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
   EXPECT_EQ(Recv(silent, 4096).rfind("HTTP/1.1 408", 0), 0u);
   EXPECT_TRUE(Eventually([&] { return relay->stats().head_timeouts == 2; }));
-  EXPECT_EQ(relay->stats().active, 0u);
+  // The relay thread may still be between the close we saw and its count
+  // (CI saw active 1 here).
+  EXPECT_TRUE(Eventually([&] { return relay->stats().active == 0; }));
   EXPECT_EQ(echo_.accepted(), 0);
   close(silent);
   close(slow);
