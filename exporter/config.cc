@@ -305,16 +305,8 @@ Status ParseDocument(const YamlSource& src, const YAML::Node& root, ProbeConfig*
 }  // namespace
 
 Status ParseConfig(std::string_view yaml, const std::string& file, ProbeConfig* out) {
-  // yaml-cpp reports syntax errors (and a too-deep nesting) by exception; none
-  // may leave this function.
   std::vector<YAML::Node> documents;
-  try {
-    documents = YAML::LoadAll(std::string(yaml));
-  } catch (const YAML::Exception& e) {
-    return YamlSource(file).Error(e.mark, e.msg);
-  } catch (const std::exception& e) {
-    return Status::Error(file + ": " + e.what());
-  }
+  if (Status st = YamlSource(file).LoadAll(yaml, &documents); !st.ok()) return st;
   return ParseConfigDocuments(documents, file, out);
 }
 

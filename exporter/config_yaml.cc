@@ -111,6 +111,17 @@ Status YamlSource::Error(const YAML::Mark& mark, std::string_view what) const {
                        std::to_string(mark.column + 1) + ": " + std::string(what));
 }
 
+Status YamlSource::LoadAll(std::string_view yaml, std::vector<YAML::Node>* documents) const {
+  try {
+    *documents = YAML::LoadAll(std::string(yaml));
+    return Status::Ok();
+  } catch (const YAML::Exception& e) {
+    return Error(e.mark, e.msg);
+  } catch (const std::exception& e) {
+    return Status::Error(file_ + ": " + e.what());
+  }
+}
+
 Status YamlSource::ForEachEntry(const YAML::Node& node, std::string_view where,
                                 const EntryFn& fn) const {
   if (node.IsNull()) return Status::Ok();

@@ -17,6 +17,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "collectors/status.h"
 
@@ -52,6 +53,10 @@ class YamlSource {
   Status Error(const YAML::Node& node, std::string_view what) const {
     return Error(node.Mark(), what);
   }
+
+  // yaml-cpp's LoadAll of this file's text; a syntax error (or a too-deep
+  // nesting), which yaml-cpp throws, is returned as one.
+  Status LoadAll(std::string_view yaml, std::vector<YAML::Node>* documents) const;
 
   // Called for each entry of a mapping, in file order.
   using EntryFn = std::function<Status(const std::string& key, const YAML::Node& key_node,

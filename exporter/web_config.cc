@@ -345,13 +345,7 @@ bool IsBcryptHash(std::string_view hash) {
 
 Status ParseWebConfig(std::string_view yaml, const std::string& file, WebConfig* out) {
   std::vector<YAML::Node> documents;
-  try {
-    documents = YAML::LoadAll(std::string(yaml));
-  } catch (const YAML::Exception& e) {
-    return YamlSource(file).Error(e.mark, e.msg);
-  } catch (const std::exception& e) {
-    return Status::Error(file + ": " + e.what());
-  }
+  if (Status st = YamlSource(file).LoadAll(yaml, &documents); !st.ok()) return st;
   return ParseWebConfigDocuments(documents, file, out);
 }
 
