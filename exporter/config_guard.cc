@@ -164,6 +164,7 @@ struct CheckRun {
 // everything (the parse clock starts there), then "ok" or "error MESSAGE".
 CheckRun Converse(pid_t pid, int fd, std::string_view yaml, std::chrono::milliseconds limit) {
   CheckRun run;
+  bool eof = false;
   bool writing = true;
   if (yaml.empty()) {
     shutdown(fd, SHUT_WR);
@@ -197,7 +198,11 @@ CheckRun Converse(pid_t pid, int fd, std::string_view yaml, std::chrono::millise
     char buffer[4096];
     const ssize_t n = read(fd, buffer, sizeof(buffer));
     if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
-    if (n <= 0) break;  // the check has reported and exited (or died)
+    if (n == 0) {  // the check has reported and exited (or died)
+      eof = true;
+      break;
+    }
+    if (n < 0) break;
     size_t from = 0;
     if (!run.started && buffer[0] == '.') {
       run.started = true;
@@ -208,7 +213,9 @@ CheckRun Converse(pid_t pid, int fd, std::string_view yaml, std::chrono::millise
       run.report.append(buffer + from, static_cast<size_t>(n) - from);
   }
   close(fd);
-  if (run.timed_out) kill(pid, SIGKILL);
+  // Anything but the check's own end (a timeout, a poll or read error) may
+  // leave it looping: Reap must not wait for that.
+  if (!eof) kill(pid, SIGKILL);
   run.ended = Reap(pid);
   return run;
 }
