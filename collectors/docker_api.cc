@@ -111,6 +111,14 @@ Status ParseContainersJson(std::string_view body, std::vector<DockerApiPort>* ou
     doc = json::parse(body.data(), body.data() + body.size());
   } catch (const json::parse_error& e) {
     return Status::Error("containers JSON: " + ParseErrorText(e));
+  } catch (const json::exception& e) {
+    // Not a syntax error, yet thrown by parse: a number past double's range
+    // ("1e400": out_of_range.406, found by readers_fuzz).
+    std::string_view text = e.what();
+    if (const size_t end = text.find("] "); end != std::string_view::npos) {
+      text.remove_prefix(end + 2);
+    }
+    return Status::Error("containers JSON: " + std::string(text));
   }
   if (!doc.is_array()) {
     return Status::Error(std::string("containers JSON: top level is ") + doc.type_name() +

@@ -112,6 +112,16 @@ TEST(DockerApiJsonTest, MalformedJsonSaysWhere) {
   EXPECT_TRUE(got.empty());
 }
 
+TEST(DockerApiJsonTest, NumberOutOfRangeIsAnErrorNotACrash) {
+  // nlohmann's parse throws out_of_range, not parse_error, for this
+  // (readers_fuzz, CI); it escaped and aborted the fuzzer.
+  std::vector<DockerApiPort> got;
+  const Status s = ParseContainersJson(R"([{"Id":"a","Created":17953e010430}])", &got);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.message(), "containers JSON: number overflow parsing '17953e010430'");
+  EXPECT_TRUE(got.empty());
+}
+
 TEST(DockerApiJsonTest, WrongTypesAreErrorsWithAPath) {
   struct Case {
     const char* body;
