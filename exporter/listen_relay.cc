@@ -71,6 +71,7 @@ struct ListenRelay::Conn {
     bool registered = false;
     uint32_t interest = 0;
     size_t Pending() const { return out.size() - out_head; }
+    std::string_view Unsent() const { return {out.data() + out_head, Pending()}; }
   };
 
   Conn() {
@@ -284,8 +285,7 @@ bool ListenRelay::EvictOldestWaiting() {
 
 bool ListenRelay::HeadComplete(Conn* conn) const {
   const Conn::Side& up = conn->side[kUpstream];
-  return RequestHeadComplete(std::string_view(up.out.data() + up.out_head, up.Pending()),
-                             options_.max_pending, &conn->head_scanned);
+  return RequestHeadComplete(up.Unsent(), options_.max_pending, &conn->head_scanned);
 }
 
 bool ListenRelay::OpenUpstream(Conn* conn) {
@@ -391,7 +391,8 @@ bool ListenRelay::FlushSide(Conn* conn, int side) {
   if (side == kUpstream && (conn->waiting || conn->connecting)) return true;  // buffered
   Conn::Side& dst = conn->side[side];
   while (dst.Pending() > 0) {
-    const ssize_t n = send(dst.fd, dst.out.data() + dst.out_head, dst.Pending(), MSG_NOSIGNAL);
+    const std::string_view unsent = dst.Unsent();
+    const ssize_t n = send(dst.fd, unsent.data(), unsent.size(), MSG_NOSIGNAL);
     if (n > 0) {
       dst.out_head += static_cast<size_t>(n);
       conn->last_active = Clock::now();
@@ -497,7 +498,7 @@ void ListenRelay::SweepHeads(Clock::time_point now) {
     Conn* conn = waiting_.front();
     counters_.head_timeouts.fetch_add(1, std::memory_order_relaxed);
     const Conn::Side& up = conn->side[kUpstream];
-    const bool tls = IsTlsHandshake(std::string_view(up.out.data() + up.out_head, up.Pending()));
+    const bool tls = IsTlsHandshake(up.Unsent());
     // Best effort, never blocking: a client too slow for its head may well
     // be too slow to read this, and the close follows regardless.
     if (!tls) {
