@@ -28,7 +28,7 @@ constexpr std::string_view kCheckFlag = "--internal.yaml-check=";
 // In the check's environment: a check started from an executable whose
 // main() does not call RunYamlCheckIfAsked runs that main() instead, and must
 // not start checks of its own from there.
-constexpr const char* kCheckEnv = "PORTMAP_YAML_CHECK=1";
+constexpr const char* kCheckEnvName = "PORTMAP_YAML_CHECK";
 // What the check reads from its stdin; callers bound files to 4 MiB.
 constexpr size_t kMaxCheckInput = size_t{8} << 20;
 // An error message; more of a report is the check gone wrong.
@@ -133,7 +133,8 @@ int SpawnCheck(YamlParser which, const std::string& file, pid_t* pid, int* fd) {
   const char* argv[] = {"portmap_exporter-yaml-check", flag.c_str(), file.c_str(), nullptr};
   std::vector<const char*> envp;
   for (char** e = environ; *e != nullptr; ++e) envp.push_back(*e);
-  envp.push_back(kCheckEnv);
+  const std::string mark = std::string(kCheckEnvName) + "=1";
+  envp.push_back(mark.c_str());
   envp.push_back(nullptr);
   // posix_spawn's argv/envp are char* const[] for C's sake; nothing writes them.
   const int err = posix_spawn(
@@ -223,7 +224,7 @@ CheckRun Converse(pid_t pid, int fd, std::string_view yaml, std::chrono::millise
 Status CheckInNewProcess(YamlParser which, std::string_view yaml, const std::string& file,
                          std::chrono::milliseconds limit) {
   // The exporter never sets its environment after start.
-  if (getenv("PORTMAP_YAML_CHECK") != nullptr) {  // NOLINT(concurrency-mt-unsafe)
+  if (getenv(kCheckEnvName) != nullptr) {  // NOLINT(concurrency-mt-unsafe)
     return Status::Error(file +
                          ": not checked: this is a YAML check process whose executable "
                          "does not call RunYamlCheckIfAsked");
