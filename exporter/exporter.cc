@@ -17,35 +17,13 @@
 #include "exporter/metrics_handler.h"
 #include "exporter/privileges.h"
 #include "exporter/probe_handler.h"
+#include "exporter/runbook/runbook_page.h"
 #include "exporter/scrape_runner.h"
 #include "exporter/web_reloader.h"
 
 namespace portmap {
 
 namespace {
-
-std::string HtmlEscape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
 
 HttpResponse LandingPage(const Flags& flags) {
   const BuildInfo& info = GetBuildInfo();
@@ -65,6 +43,7 @@ HttpResponse LandingPage(const Flags& flags) {
       ")</p>\n<ul>\n<li><a href=\"" + HtmlEscape(flags.telemetry_path) +
       "\">Metrics</a></li>\n"
       "<li><a href=\"/probe?target=127.0.0.1:9806&amp;debug=true\">Probe (debug)</a></li>\n"
+      "<li><a href=\"/runbook\">Runbook</a>: what each alert means and how to fix it</li>\n"
       "<li><a href=\"/-/healthy\">Health</a></li>\n"
       "<li><a href=\"/-/ready\">Readiness</a></li>\n</ul>\n"
       "<h2>Collectors</h2>\n<ul>\n" +
@@ -180,6 +159,7 @@ int RunExporter(int argc, const char* const* argv, std::span<const CollectorSpec
                     }});
   routes.push_back(
       {"/", {"GET"}, false, [&flags](const HttpRequest&) { return LandingPage(flags); }});
+  routes.push_back({"/runbook", {"GET"}, false, [](const HttpRequest&) { return RunbookPage(); }});
   routes.push_back({"/-/healthy", {"GET"}, false, [](const HttpRequest&) {
                       return HttpResponse::Text(200, "Healthy");
                     }});

@@ -16,7 +16,8 @@ namespace {
 constexpr const char* kProgram = "portmap_exporter";
 
 // Paths the server answers itself; the telemetry path must not shadow them.
-constexpr const char* kReservedPaths[] = {"/", "/-/healthy", "/-/ready", "/-/reload", "/probe"};
+constexpr const char* kReservedPaths[] = {"/",         "/-/healthy", "/-/ready",
+                                          "/-/reload", "/probe",     "/runbook"};
 
 std::string CheckValues(const Flags& flags, const std::string& log_level,
                         const std::string& log_format) {

@@ -97,6 +97,29 @@ std::string HttpRequest::Header(std::string_view name) const {
   return "";
 }
 
+std::string HtmlEscape(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
 HttpResponse HttpResponse::Text(int status, std::string body) {
   HttpResponse r;
   r.status = status;

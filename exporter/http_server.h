@@ -55,6 +55,9 @@ struct HttpResponse {
   static HttpResponse Text(int status, std::string body);
 };
 
+// `s` with &, <, > and " escaped, for text inside HTML pages we build.
+std::string HtmlEscape(std::string_view s);
+
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
 
 struct HttpRoute {

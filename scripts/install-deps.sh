@@ -14,7 +14,8 @@ set -euo pipefail
 declare -A groups=(
   [build]="cmake g++ make pkg-config prometheus-cpp-dev libcivetweb-dev libmnl-dev
            libnftnl-dev libspdlog-dev libfmt-dev libsystemd-dev libyaml-cpp-dev
-           libcli11-dev zlib1g-dev libcrypt-dev libssl-dev nlohmann-json3-dev"
+           libcli11-dev zlib1g-dev libcrypt-dev libssl-dev nlohmann-json3-dev
+           libcmark-gfm-dev libcmark-gfm-extensions-dev"
   [test]="libgtest-dev libgmock-dev libcurl4-openssl-dev curl prometheus libbenchmark-dev
           prometheus-alertmanager jq python3 prometheus-blackbox-exporter
           prometheus-node-exporter wrk openssl"

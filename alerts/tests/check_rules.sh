@@ -32,6 +32,12 @@ if "$alerts/generate.sh" -c "$alerts/config.yml" -c "$tmp/typo.yml" >/dev/null 2
   echo "check_rules: generate.sh accepted an unknown key" >&2; exit 1
 fi
 grep -q 'for_ip_forward_disabeld' "$tmp/err" || { cat "$tmp/err" >&2; exit 1; }
+# A team's own runbook copy: a fixed runbook_base_url replaces the served one, and the
+# keys only the default used (exporter_scheme) are not "unused".
+printf 'runbook_base_url: https://runbooks.corp/portmap\n' >"$tmp/own-runbook.yml"
+"$alerts/generate.sh" -c "$alerts/config.yml" -c "$tmp/own-runbook.yml" -o "$tmp/own-runbook.rules.yml"
+n=$(grep -c "runbook_url: 'https://runbooks.corp/portmap#portmap[a-z]*'\$" "$tmp/own-runbook.rules.yml")
+[[ $n == 13 ]] || { echo "check_rules: a fixed runbook_base_url gave $n of 13 runbook_url lines" >&2; exit 1; }
 # deploy/prometheus.yml with the rule file where it expects it.
 mkdir -p "$tmp/deploy/rules"
 cp "$alerts/../deploy/prometheus.yml" "$tmp/deploy/"
@@ -52,7 +58,7 @@ done < <(grep -v '^ *#' "$alerts/portmap.rules.yml.in" | grep -oE 'portmap_[a-z0
 while read -r alert; do
   grep -qx "## $alert" "$alerts/runbook.md" || { echo "check_rules: runbook.md has no '## $alert'" >&2; unknown=1; }
   lower=$(tr '[:upper:]' '[:lower:]' <<<"$alert")
-  grep -q "runbook.md#$lower\$" "$alerts/portmap.rules.yml" || { echo "check_rules: $alert: runbook_url does not end in #$lower" >&2; unknown=1; }
+  grep -q "/runbook#$lower'\$" "$alerts/portmap.rules.yml" || { echo "check_rules: $alert: runbook_url does not end in #$lower" >&2; unknown=1; }
 done < <(awk '$1 == "-" && $2 == "alert:" { print $3 }' "$alerts/portmap.rules.yml")
 ((unknown == 0))
 echo "check_rules: ok"

@@ -42,6 +42,16 @@ TEST(HttpTest, EveryEndpoint) {
   EXPECT_EQ(r.headers["content-type"], "text/html; charset=utf-8");
   EXPECT_NE(r.body.find("portmap_exporter"), std::string::npos);
   EXPECT_NE(r.body.find("href=\"/metrics\""), std::string::npos);
+  EXPECT_NE(r.body.find("href=\"/runbook\""), std::string::npos);
+
+  // The runbook every alert links to, at the section of each alert.
+  r = Http(exporter.Url("/runbook"));
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.headers["content-type"], "text/html; charset=utf-8");
+  EXPECT_NE(r.body.find("<h2 id=\"portmapexporterdown\">PortmapExporterDown</h2>"),
+            std::string::npos);
+  r = Http(exporter.Url("/runbook"), {.method = "POST"});
+  EXPECT_EQ(r.status, 405);
 
   r = Http(exporter.Url("/-/healthy"));
   EXPECT_EQ(r.status, 200);

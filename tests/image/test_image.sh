@@ -259,6 +259,10 @@ check has "^portmap_ip_forward_enabled\\{family=\"ipv4\"\\} $(sysctl -n net.ipv4
 # --pid host: the exporter sees this test's dockerd.
 check has '^portmap_dockerd_up 1$'
 grep -E '^portmap_scrape_collector_success' "$WORK/metrics" | sed 's/^/test-image:   /' >&2
+# The runbook the alerts link to, rendered into the image's binary at build time.
+runbook() { curl -fsS --max-time 10 "http://$addr/runbook" >"$WORK/runbook.html"; }
+check runbook
+check grep -q '<h2 id="portmapipforwarddisabled">PortmapIPForwardDisabled</h2>' "$WORK/runbook.html"
 
 pid=$(dk inspect -f '{{.State.Pid}}' "$CONTAINER")
 uid=$(awk '/^Uid:/ { print $2 }' "/proc/$pid/status")

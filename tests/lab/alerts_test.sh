@@ -218,6 +218,21 @@ sink_alerts() {
 # sink_has SINCE STATUS NAME[{cause=...}]
 sink_has() { sink_alerts "$1" | awk -v s="$2" -v n="$3" '$1 == s && $3 == n { f = 1 } END { exit !f }'; }
 sink_mark() { wc -l <"$sink"; }
+# check_runbook_link SINCE NAME PHASE: the runbook_url of NAME's first notification after
+# line SINCE opens, as on-call would, the runbook the exporter serves, at NAME's section.
+check_runbook_link() {
+  local url anchor page
+  url=$(tail -n "+$(($1 + 1))" "$sink" | jq -rs --arg n "$2" \
+    '[.[].body.alerts[] | select(.labels.alertname == $n) | .annotations.runbook_url][0] // ""')
+  anchor=$(tr '[:upper:]' '[:lower:]' <<<"$2")
+  if [[ $url != "http://127.0.0.1:$host_port/runbook#$anchor" ]]; then
+    lab_not_ok "$3: $2's runbook_url is '$url', not the host exporter's /runbook#$anchor"
+  elif page=$(hq "${url%%#*}") && grep -q "<h2 id=\"$anchor\">$2</h2>" <<<"$page"; then
+    lab_ok "$3: $2's runbook_url opens the host exporter's runbook at #$anchor"
+  else
+    lab_not_ok "$3: $url does not answer with a section #$anchor"
+  fi
+}
 SYMPTOM=PortmapPublishedPortUnreachableExternally
 
 # --- dashboard expressions -----------------------------------------------------------
@@ -364,6 +379,7 @@ mark=$(sink_mark)
 since=$(date +%s)
 "$LAB_DIR/fault.sh" ip_forward off
 expect_sink "$mark" firing PortmapIPForwardDisabled "(a) ip_forward off"
+check_runbook_link "$mark" PortmapIPForwardDisabled "(a) ip_forward off"
 expect_verdict_muted ip_forward_disabled PortmapIPForwardDisabled "$since" "(a) ip_forward off"
 check_inhibited_symptom "$mark" "(a) ip_forward off"
 dashboard_check "ip_forward off"
@@ -381,6 +397,7 @@ since=$(date +%s)
 lab_fw_start
 expect_sink "$mark" firing PortmapDockerChainMissing "(b) firewalld start"
 expect_sink "$mark" firing PortmapFirewalldBlockingPort "(b) firewalld start"
+check_runbook_link "$mark" PortmapFirewalldBlockingPort "(b) firewalld start"
 expect_verdict_muted docker_chain_missing PortmapDockerChainMissing "$since" "(b) firewalld start"
 expect_verdict_muted firewalld_port_closed PortmapFirewalldBlockingPort "$since" "(b) firewalld start"
 check_inhibited_symptom "$mark" "(b) firewalld start"

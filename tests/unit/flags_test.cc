@@ -91,6 +91,7 @@ TEST(FlagsTest, BadValuesAreNamed) {
       {{"--web.max-requests=many"}, "--web.max-requests"},
       {{"--web.telemetry-path=metrics"}, "--web.telemetry-path"},
       {{"--web.telemetry-path=/-/healthy"}, "--web.telemetry-path"},
+      {{"--web.telemetry-path=/runbook"}, "--web.telemetry-path"},
       {{"--path.procfs="}, "--path.procfs"},
   };
   for (const Case& c : cases) {
