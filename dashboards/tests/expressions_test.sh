@@ -2,8 +2,12 @@
 # Structural checks of dashboards/portmap.json (Grafana is not in Debian, so no import):
 #  - valid JSON, "export for sharing" form: __inputs has DS_PROMETHEUS, __requires names
 #    grafana, the prometheus datasource and every panel type used;
-#  - unique panel ids, every panel has a gridPos and queries, every query a datasource;
-#  - every $variable used is defined; the variables datasource, job, docker_host, port exist;
+#  - unique panel ids, every panel has a gridPos and queries, every query the data source
+#    chosen at import (${DS_PROMETHEUS}: a uid, which every Grafana version resolves);
+#  - layout: every panel inside the 24 columns, no two panels' rectangles overlap;
+#  - vantage: every selector of a portmap_probe_* metric names its vantage, "local" with
+#    $job and "external" with $external_job, so "All" of one job cannot show the other's;
+#  - every $variable used is defined; the variables job, docker_host, port exist;
 #  - every PromQL expression (panel targets, annotations, variable queries) parses: each is
 #    written, with the variables substituted, as a recording rule and `promtool check rules`
 #    checks the file; done twice, with "All" (.*) and with a multi-value selection (a|b);
@@ -36,10 +40,21 @@ while read -r msg; do bad "$msg"; done < <(jq -r '
     ($ps[] | select(.type != "row") | select((.targets // []) | length == 0) | "panel \(.title): no queries"),
     ($ps[] | select(.type != "row") | .title as $t | .targets[]? | select((.expr // "") == "") | "panel \($t): a query without expr"),
     ($ps[] | select(.type != "row") | .title as $t | .targets[]?
-       | select(((.datasource.uid // .datasource // "") | tostring) | test("^\\$\\{?(datasource|DS_PROMETHEUS)\\}?$") | not)
-       | "panel \($t): query datasource is not the datasource variable"),
+       | select(((.datasource.uid // .datasource // "") | tostring) != "${DS_PROMETHEUS}")
+       | "panel \($t): query datasource is not ${DS_PROMETHEUS}"),
+    ((.templating.list[] | select(.type == "query")), (.annotations.list[] | select(.expr != null))
+       | select(((.datasource.uid // .datasource // "") | tostring) != "${DS_PROMETHEUS}")
+       | "variable or annotation \(.name): datasource is not ${DS_PROMETHEUS}"),
+    ($ps[] | select(.gridPos != null) | .gridPos as $g
+       | select($g.x < 0 or $g.y < 0 or $g.w < 1 or $g.h < 1 or $g.x + $g.w > 24)
+       | "panel \(.id) \(.title): gridPos \($g) is outside the 24 columns"),
+    ([$ps[] | select(.gridPos != null)] as $gs
+       | range(0; $gs | length) as $i | range($i + 1; $gs | length) as $j
+       | $gs[$i] as $a | $gs[$j] as $b | $a.gridPos as $p | $b.gridPos as $q
+       | select($p.x < $q.x + $q.w and $q.x < $p.x + $p.w and $p.y < $q.y + $q.h and $q.y < $p.y + $p.h)
+       | "panels \($a.id) (\($a.title)) and \($b.id) (\($b.title)) overlap: \($p) and \($q)"),
     ($ps[] | select((.title // "") == "") | "panel \(.id): no title"),
-    ([.templating.list[].name] as $vars | ["datasource", "job", "docker_host", "port"][]
+    ([.templating.list[].name] as $vars | ["job", "docker_host", "port"][]
        | select(. as $v | $vars | index($v) | not) | "variable \(.) missing"),
     (if .uid == null or .uid == "" then "no uid" else empty end)
   ' "$dash")
@@ -81,6 +96,22 @@ while IFS=$'\t' read -r kind where expr; do
   printf '%s\t%s\t%s\n' "$kind" "$where" "$expr" >>"$tmp/promql.tsv"
 done <"$tmp/exprs.tsv"
 ((n >= 20)) || bad "only $n expressions found"
+
+# --- Vantage ------------------------------------------------------------------------------
+# Each portmap_probe_* selector: $external_job with vantage="external", $job with
+# vantage="local", and no selector without a vantage.
+while IFS=$'\t' read -r kind where expr; do
+  while read -r sel; do
+    [[ -z $sel ]] && continue
+    if [[ $sel == *'$external_job'* ]]; then
+      [[ $sel == *'vantage="external"'* ]] || bad "$kind $where: $sel selects the external job without vantage=\"external\""
+    elif [[ $sel == *'$job'* ]]; then
+      [[ $sel == *'vantage="local"'* ]] || bad "$kind $where: $sel selects the local job without vantage=\"local\""
+    elif [[ $sel != *'vantage='* ]]; then
+      bad "$kind $where: $sel names no vantage"
+    fi
+  done < <(grep -oE 'portmap_probe_[a-z_]+\{[^}]*\}' <<<"$expr" || true)
+done <"$tmp/exprs.tsv"
 
 check_with() { # check_with LABEL VALUE: substitute every variable with VALUE, promtool check rules
   local label=$1 value=$2 i=0
