@@ -14,6 +14,7 @@
 #include <prometheus/metric_family.h>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <stop_token>
 #include <string>
@@ -58,8 +59,13 @@ class Collector {
   virtual Status Collect(const ScrapeContext& ctx, std::vector<prometheus::MetricFamily>* out) = 0;
 };
 
-class PublishedPorts;  // published_ports.h
-class ConfigStore;     // probe/config.h
+class PublishedPorts;   // published_ports.h
+class ConfigStore;      // probe/config.h
+class NetfilterSource;  // netfilter.h
+
+// Where netfilter's rules are read from: this network namespace's kernel
+// (null, the default), or recorded messages in the golden /metrics test.
+using NetfilterSourceFactory = std::function<std::unique_ptr<NetfilterSource>(const Paths&)>;
 
 // What a collector's factory receives: the flags that concern collectors.
 struct CollectorOptions {
@@ -75,6 +81,7 @@ struct CollectorOptions {
   // run (`diagnose`): it sees no events, and a watcher still subscribing when
   // the only scrape runs would read as a failed collector.
   bool watch_events = true;
+  NetfilterSourceFactory netfilter_source;  // null: the kernel's
 };
 
 using CollectorFactory = std::unique_ptr<Collector> (*)(const CollectorOptions&);

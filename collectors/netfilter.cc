@@ -282,7 +282,9 @@ std::unique_ptr<NetfilterSource> NewKernelNetfilterSource(const Paths& paths) {
 }
 
 std::unique_ptr<Collector> NewNetfilterCollector(const CollectorOptions& options) {
-  return NewNetfilterCollectorWithSource(NewKernelNetfilterSource(options.paths),
+  return NewNetfilterCollectorWithSource(options.netfilter_source
+                                             ? options.netfilter_source(options.paths)
+                                             : NewKernelNetfilterSource(options.paths),
                                          options.watch_events ? std::make_unique<NetfilterWatcher>()
                                                               : std::unique_ptr<NetfilterWatcher>(),
                                          options.published_ports);

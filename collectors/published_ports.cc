@@ -50,8 +50,10 @@ std::vector<PublishedPortRef> PublishedPortsOf(const std::vector<NfChain>& chain
   return ports;
 }
 
-std::shared_ptr<PublishedPorts> NewKernelPublishedPorts(const Paths& paths) {
-  return std::make_shared<PublishedPorts>(NewKernelNetfilterSource(paths));
+std::shared_ptr<PublishedPorts> NewPublishedPorts(const CollectorOptions& options) {
+  return std::make_shared<PublishedPorts>(options.netfilter_source
+                                              ? options.netfilter_source(options.paths)
+                                              : NewKernelNetfilterSource(options.paths));
 }
 
 }  // namespace portmap

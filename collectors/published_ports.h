@@ -70,7 +70,8 @@ std::optional<PublishedPortRef> PublishedPortOf(const NfPortMapping& mapping);
 // The ports that nat DOCKER's DNAT rules in `chains` publish.
 std::vector<PublishedPortRef> PublishedPortsOf(const std::vector<NfChain>& chains);
 
-// Reads this network namespace's rules (NewKernelNetfilterSource).
-std::shared_ptr<PublishedPorts> NewKernelPublishedPorts(const Paths& paths);
+// Reads the rules where options.netfilter_source says: by default this
+// network namespace's (NewKernelNetfilterSource).
+std::shared_ptr<PublishedPorts> NewPublishedPorts(const CollectorOptions& options);
 
 }  // namespace portmap

@@ -54,7 +54,7 @@ int RunDiagnose(int argc, const char* const* argv, std::span<const CollectorSpec
   options.config = config;
   options.probe_vantage = flags.probe_vantage;
   options.watch_events = false;
-  options.published_ports = NewKernelPublishedPorts(flags.paths);
+  options.published_ports = NewPublishedPorts(options);
   options.published_ports->Read(Clock::now() + std::chrono::seconds(2));
   // A port named with --port is judged even when no DNAT rule shows it: after
   // a firewalld wipe the rules are exactly what is missing.

@@ -65,7 +65,8 @@ sigset_t BlockTerminationSignals() {
 
 }  // namespace
 
-int RunExporter(int argc, const char* const* argv, std::span<const CollectorSpec> collectors) {
+int RunExporter(int argc, const char* const* argv, std::span<const CollectorSpec> collectors,
+                const ExporterSeams& seams) {
   // This executable, started again by the YAML guard (config_guard.h).
   if (int code = 0; RunYamlCheckIfAsked(argc, argv, &code)) return code;
   if (argc > 1 && std::string_view(argv[1]) == "diagnose") {
@@ -114,9 +115,11 @@ int RunExporter(int argc, const char* const* argv, std::span<const CollectorSpec
   options.docker_pidfile = flags.docker_pidfile;
   options.config = config;
   options.probe_vantage = flags.probe_vantage;
+  options.watch_events = seams.watch_events;
+  options.netfilter_source = seams.netfilter_source;
   // Read Docker's published ports now, while its rules are surely there: a
   // firewalld start later wipes them exactly when they must be checked.
-  options.published_ports = NewKernelPublishedPorts(flags.paths);
+  options.published_ports = NewPublishedPorts(options);
   options.published_ports->Read(Clock::now() + std::chrono::seconds(2));
   std::vector<NamedCollector> enabled;
   for (const CollectorSpec& spec : collectors) {

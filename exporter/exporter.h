@@ -11,10 +11,19 @@
 
 namespace portmap {
 
+// What a test may put in place of the machine.  The golden /metrics test
+// runs the whole exporter on fixture trees and recorded netfilter messages,
+// with no event watchers (their counters would depend on the machine).
+struct ExporterSeams {
+  NetfilterSourceFactory netfilter_source;  // null: the kernel's
+  bool watch_events = true;
+};
+
 // `collectors` is normally BuiltinCollectors(); tests add deliberately
 // failing and hanging ones to check the scrape survives them.
 // `portmap_exporter diagnose ...` (argv[1] == "diagnose") runs RunDiagnose.
-int RunExporter(int argc, const char* const* argv, std::span<const CollectorSpec> collectors);
+int RunExporter(int argc, const char* const* argv, std::span<const CollectorSpec> collectors,
+                const ExporterSeams& seams = {});
 
 // One scrape of the collectors, printed as a troubleshooting report
 // (diagnose.h); argv[0] is "diagnose".  Exit codes: DiagnoseExitStatus, or 2

@@ -15,6 +15,7 @@
 #include "collectors/netlink/nf_docker.h"
 #include "collectors/netlink/nftables.h"
 #include "collectors/netlink/xtables.h"
+#include "tests/support/nft_recording.h"
 
 namespace portmap {
 namespace {
@@ -29,33 +30,11 @@ std::string Fixture(const std::string& rel) {
 
 // What NftablesReader::Read builds, from recorded messages.
 std::vector<NfChain> NftChains(const std::string& name) {
-  NftMessages m;
-  std::istringstream lines(Fixture("nftables/" + name));
-  std::string line;
-  while (std::getline(lines, line)) {
-    if (line.empty() || line[0] == '#') continue;
-    std::vector<uint8_t> d;
-    for (size_t i = 0; i + 1 < line.size(); i += 2) {
-      d.push_back(static_cast<uint8_t>(std::stoi(line.substr(i, 2), nullptr, 16)));
-    }
-    EXPECT_TRUE(DecodeNftBuffer(d.data(), d.size(), &m).ok());
-  }
-  std::vector<NfChain> out;
-  std::map<std::tuple<uint8_t, std::string, std::string>, bool> seen;
-  for (const NftChainInfo& c : m.chains) {
-    if (!IsDockerRelevantChain(c.name, c.hook.has_value())) continue;
-    if (seen[{c.family, c.table, c.name}]) continue;
-    seen[{c.family, c.table, c.name}] = true;
-    NfChain chain{NftFamilyName(c.family), c.table, c.name, c.hook.has_value(), std::nullopt, {}};
-    if (c.policy.has_value()) chain.policy_accept = *c.policy == NF_ACCEPT;
-    for (const NftRuleInfo& r : m.rules) {
-      if (r.family == c.family && r.table == c.table && r.chain == c.name) {
-        chain.rules.push_back(r.rule);
-      }
-    }
-    out.push_back(std::move(chain));
-  }
-  return out;
+  std::string error;
+  std::vector<NfChain> chains =
+      testing::ChainsFromNftRecording(Fixture("nftables/" + name), &error);
+  EXPECT_EQ(error, "") << name;
+  return chains;
 }
 
 std::vector<NfChain> XtChains(const std::vector<std::string>& names) {
