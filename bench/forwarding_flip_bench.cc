@@ -21,8 +21,8 @@
 #include <vector>
 
 #include "collectors/forwarding.h"
-#include "collectors/metrics.h"
-#include "collectors/status.h"
+#include "util/metrics.h"
+#include "util/status.h"
 
 namespace portmap {
 namespace {

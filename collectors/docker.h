@@ -29,22 +29,13 @@
 #include <string>
 
 #include "collectors/collector.h"
-#include "collectors/procfs.h"
+#include "util/procfs.h"
 
 namespace portmap {
 
 inline constexpr char kDockerdComm[] = "dockerd";
 
 std::unique_ptr<Collector> NewDockerCollector(const CollectorOptions& options);
-
-// The start time of process `pid` in Unix seconds, from `paths.procfs`.
-// `ticks_per_second` is sysconf(_SC_CLK_TCK) outside tests.  Shared with the
-// firewalld collector (its owner pid's start time).
-ReadResult ProcessStartTimeSeconds(const Paths& paths, int64_t pid, int64_t ticks_per_second,
-                                   double* seconds);
-
-// The comm (short name) of process `pid`, without the trailing newline.
-ReadResult ProcessComm(const Paths& paths, int64_t pid, std::string* comm);
 
 // dockerd's pid as described above; *pid = 0 when there is none.
 ReadResult FindDockerd(const Paths& paths, const std::string& pidfile, int64_t* pid);

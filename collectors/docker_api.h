@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "collectors/collector.h"
-#include "collectors/status.h"
+#include "util/status.h"
 
 namespace portmap {
 

@@ -10,10 +10,9 @@
 #include <sstream>
 #include <utility>
 
-#include "collectors/docker.h"
 #include "collectors/host_facts.h"
-#include "collectors/metrics.h"
-#include "collectors/procfs.h"
+#include "util/metrics.h"
+#include "util/procfs.h"
 
 namespace portmap {
 

@@ -34,7 +34,7 @@
 #include <string>
 #include <thread>
 
-#include "collectors/event_thread.h"
+#include "util/event_thread.h"
 
 namespace portmap {
 

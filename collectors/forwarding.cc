@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "collectors/host_facts.h"
-#include "collectors/metrics.h"
-#include "collectors/procfs.h"
+#include "util/metrics.h"
+#include "util/procfs.h"
 #include "collectors/sysctl_d.h"
 
 namespace portmap {

@@ -9,8 +9,8 @@
 #include <utility>
 #include <vector>
 
-#include "collectors/paths.h"
-#include "collectors/procfs.h"
+#include "util/paths.h"
+#include "util/procfs.h"
 
 namespace portmap {
 

@@ -38,7 +38,7 @@
 #include <string>
 #include <thread>
 
-#include "collectors/event_thread.h"
+#include "util/event_thread.h"
 #include "collectors/netlink/netconf.h"
 
 namespace portmap {

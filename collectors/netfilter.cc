@@ -10,7 +10,7 @@
 #include <utility>
 
 #include "collectors/host_facts.h"
-#include "collectors/metrics.h"
+#include "util/metrics.h"
 #include "collectors/netlink/nf_docker.h"
 #include "collectors/netlink/nftables.h"
 #include "collectors/netlink/xtables.h"

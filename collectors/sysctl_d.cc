@@ -10,8 +10,8 @@
 #include <cstring>
 #include <map>
 
-#include "collectors/paths.h"
-#include "collectors/procfs.h"
+#include "util/paths.h"
+#include "util/procfs.h"
 
 namespace portmap {
 

@@ -8,7 +8,7 @@
 #include <charconv>
 #include <cstring>
 
-#include "collectors/procfs.h"
+#include "util/procfs.h"
 
 namespace portmap {
 

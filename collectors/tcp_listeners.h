@@ -13,8 +13,8 @@
 #include <string_view>
 #include <vector>
 
-#include "collectors/paths.h"
-#include "collectors/status.h"
+#include "util/paths.h"
+#include "util/status.h"
 
 namespace portmap {
 

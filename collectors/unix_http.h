@@ -9,7 +9,7 @@
 #include <string_view>
 
 #include "collectors/collector.h"
-#include "collectors/status.h"
+#include "util/status.h"
 
 namespace portmap {
 

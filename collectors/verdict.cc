@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "collectors/host_facts.h"
-#include "collectors/metrics.h"
+#include "util/metrics.h"
 #include "collectors/published_ports.h"
 #include "collectors/tcp_listeners.h"
 #include "collectors/verdict_rules.h"

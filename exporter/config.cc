@@ -14,9 +14,9 @@
 #include <utility>
 #include <vector>
 
-#include "collectors/metrics.h"
+#include "util/metrics.h"
 #include "collectors/probe/target.h"
-#include "collectors/procfs.h"
+#include "util/procfs.h"
 #include "exporter/config_guard.h"
 #include "exporter/config_yaml.h"
 #include "exporter/logging.h"

@@ -39,8 +39,8 @@
 #include <vector>
 
 #include "collectors/probe/config.h"
-#include "collectors/status.h"
-#include "exporter/reload_gauges.h"
+#include "util/status.h"
+#include "util/reload_gauges.h"
 
 namespace YAML {
 class Node;

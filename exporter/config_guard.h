@@ -34,7 +34,7 @@
 #include <string_view>
 
 #include "collectors/probe/config.h"
-#include "collectors/status.h"
+#include "util/status.h"
 
 namespace portmap {
 

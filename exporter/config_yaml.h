@@ -19,7 +19,7 @@
 #include <string_view>
 #include <vector>
 
-#include "collectors/status.h"
+#include "util/status.h"
 
 namespace portmap {
 namespace config_yaml {

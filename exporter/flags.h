@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "collectors/paths.h"
+#include "util/paths.h"
 #include "collectors/registry.h"
 #include "exporter/logging.h"
 

@@ -25,7 +25,7 @@
 #include <utility>
 #include <vector>
 
-#include "collectors/status.h"
+#include "util/status.h"
 
 struct mg_connection;
 struct mg_context;

@@ -37,7 +37,7 @@
 #include <string>
 #include <string_view>
 
-#include "collectors/status.h"
+#include "util/status.h"
 
 namespace portmap {
 

@@ -68,7 +68,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "collectors/status.h"
+#include "util/status.h"
 #include "exporter/listen_address.h"
 
 namespace portmap {

@@ -1,7 +1,7 @@
 // The exporter's listening TCP sockets (ListenRelay, listen_relay.h).
 #pragma once
 
-#include "collectors/status.h"
+#include "util/status.h"
 #include "exporter/listen_address.h"
 
 namespace portmap {

@@ -6,7 +6,7 @@
 #include <cstdlib>
 #include <sstream>
 
-#include "collectors/metrics.h"
+#include "util/metrics.h"
 #include "exporter/build_info.h"
 #include "exporter/logging.h"
 #include "exporter/process_metrics.h"

@@ -16,7 +16,7 @@
 #include <fstream>
 
 #include "collectors/probe/config.h"
-#include "collectors/status.h"
+#include "util/status.h"
 #include "exporter/logging.h"
 
 namespace portmap {

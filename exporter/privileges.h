@@ -22,7 +22,7 @@
 #include <string>
 #include <vector>
 
-#include "collectors/paths.h"
+#include "util/paths.h"
 
 namespace portmap {
 

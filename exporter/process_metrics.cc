@@ -5,8 +5,8 @@
 #include <cstdlib>
 #include <sstream>
 
-#include "collectors/metrics.h"
-#include "collectors/procfs.h"
+#include "util/metrics.h"
+#include "util/procfs.h"
 
 namespace portmap {
 

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "collectors/status.h"
+#include "util/status.h"
 
 namespace portmap {
 

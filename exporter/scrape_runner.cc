@@ -6,7 +6,7 @@
 #include <thread>
 
 #include "collectors/host_facts.h"
-#include "collectors/metrics.h"
+#include "util/metrics.h"
 #include "exporter/logging.h"
 
 namespace portmap {

@@ -9,7 +9,7 @@
 #include <optional>
 #include <vector>
 
-#include "collectors/procfs.h"
+#include "util/procfs.h"
 #include "exporter/config_guard.h"
 #include "exporter/config_yaml.h"
 #include "exporter/web_tls.h"

@@ -36,7 +36,7 @@
 #include <utility>
 #include <vector>
 
-#include "collectors/status.h"
+#include "util/status.h"
 
 namespace YAML {
 class Node;

@@ -4,7 +4,7 @@
 
 #include <cerrno>
 
-#include "collectors/metrics.h"
+#include "util/metrics.h"
 #include "exporter/logging.h"
 
 namespace portmap {

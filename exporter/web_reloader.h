@@ -32,9 +32,9 @@
 #include <utility>
 #include <vector>
 
-#include "collectors/status.h"
+#include "util/status.h"
 #include "exporter/http_server.h"
-#include "exporter/reload_gauges.h"
+#include "util/reload_gauges.h"
 #include "exporter/web_auth.h"
 #include "exporter/web_config.h"
 #include "exporter/web_tls.h"

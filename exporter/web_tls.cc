@@ -13,7 +13,7 @@
 #include <cstring>
 #include <vector>
 
-#include "collectors/procfs.h"
+#include "util/procfs.h"
 
 namespace portmap {
 

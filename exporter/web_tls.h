@@ -28,7 +28,7 @@
 #include <string>
 #include <string_view>
 
-#include "collectors/status.h"
+#include "util/status.h"
 #include "exporter/web_config.h"
 
 struct ssl_st;      // OpenSSL's SSL

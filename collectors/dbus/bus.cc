@@ -3,7 +3,7 @@
 #include <cerrno>
 #include <utility>
 
-#include "collectors/status.h"
+#include "util/status.h"
 
 namespace portmap::dbus {
 

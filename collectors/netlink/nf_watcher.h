@@ -43,7 +43,7 @@
 #include <tuple>
 #include <vector>
 
-#include "collectors/event_thread.h"
+#include "util/event_thread.h"
 #include "collectors/netlink/nftables.h"
 
 namespace portmap {

@@ -9,7 +9,7 @@
 #include <cstring>
 #include <utility>
 
-#include "collectors/status.h"
+#include "util/status.h"
 
 namespace portmap {
 

@@ -33,7 +33,7 @@
 
 #include "collectors/netlink/nf_ruleset.h"
 #include "collectors/netlink/socket.h"  // NetlinkStatus: an errno and a message
-#include "collectors/paths.h"
+#include "util/paths.h"
 
 namespace portmap {
 

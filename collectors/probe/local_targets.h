@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "collectors/status.h"
+#include "util/status.h"
 
 namespace portmap {
 

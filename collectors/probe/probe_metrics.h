@@ -22,7 +22,7 @@
 #include <string_view>
 #include <vector>
 
-#include "collectors/metrics.h"
+#include "util/metrics.h"
 #include "collectors/probe/tcp_connect.h"
 
 namespace portmap {

@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "collectors/collector.h"
-#include "collectors/metrics.h"
+#include "util/metrics.h"
 #include "collectors/probe/config.h"
 #include "collectors/probe/probe_metrics.h"
 #include "collectors/probe/target.h"

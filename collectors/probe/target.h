@@ -14,7 +14,7 @@
 
 #include "collectors/collector.h"
 #include "collectors/probe/config.h"
-#include "collectors/status.h"
+#include "util/status.h"
 
 namespace portmap {
 

@@ -13,7 +13,7 @@
 #include <queue>
 #include <utility>
 
-#include "collectors/status.h"
+#include "util/status.h"
 
 namespace portmap {
 

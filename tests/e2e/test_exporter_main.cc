@@ -5,7 +5,7 @@
 #include <thread>
 #include <vector>
 
-#include "collectors/metrics.h"
+#include "util/metrics.h"
 #include "collectors/registry.h"
 #include "exporter/exporter.h"
 

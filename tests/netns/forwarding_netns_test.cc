@@ -23,8 +23,8 @@
 
 #include "collectors/forwarding.h"
 #include "collectors/forwarding_watcher.h"
-#include "collectors/metrics.h"
-#include "collectors/status.h"
+#include "util/metrics.h"
+#include "util/status.h"
 
 namespace portmap {
 namespace {

@@ -15,7 +15,7 @@
 #include <regex>
 #include <sstream>
 
-#include "collectors/metrics.h"
+#include "util/metrics.h"
 #include "exporter/diagnose_format.h"
 #include "exporter/flags.h"
 

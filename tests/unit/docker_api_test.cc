@@ -24,7 +24,7 @@
 #include <string>
 #include <vector>
 
-#include "collectors/procfs.h"
+#include "util/procfs.h"
 #include "tests/unit/fake_unix_server.h"
 
 namespace portmap {

@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "collectors/metrics.h"
+#include "util/metrics.h"
 
 namespace portmap {
 namespace {

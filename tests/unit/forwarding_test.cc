@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "collectors/forwarding_watcher.h"
-#include "collectors/metrics.h"
+#include "util/metrics.h"
 
 namespace portmap {
 namespace {

@@ -1,4 +1,4 @@
-#include "collectors/metrics.h"
+#include "util/metrics.h"
 
 #include <gtest/gtest.h>
 

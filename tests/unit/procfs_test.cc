@@ -1,4 +1,4 @@
-#include "collectors/procfs.h"
+#include "util/procfs.h"
 
 #include <gtest/gtest.h>
 

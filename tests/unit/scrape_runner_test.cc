@@ -6,7 +6,7 @@
 #include <thread>
 
 #include "collectors/host_facts.h"
-#include "collectors/metrics.h"
+#include "util/metrics.h"
 
 namespace portmap {
 namespace {

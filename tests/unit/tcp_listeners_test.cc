@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "collectors/procfs.h"
+#include "util/procfs.h"
 
 namespace portmap {
 

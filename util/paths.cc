@@ -1,4 +1,4 @@
-#include "collectors/paths.h"
+#include "util/paths.h"
 
 namespace portmap {
 

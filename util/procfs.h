@@ -8,7 +8,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include "util/paths.h"
 
 namespace portmap {
 
@@ -35,5 +38,18 @@ ReadResult ReadInt64(const std::string& path, int64_t* value);
 
 // Names of the entries in a directory, sorted, without "." and "..".
 ReadResult ListDir(const std::string& path, std::vector<std::string>* names);
+
+// A decimal integer with surrounding spaces and trailing newlines allowed
+// (a pid file, a /proc field); false for anything else.
+bool ParseTrimmedInt64(std::string_view text, int64_t* out);
+
+// The comm (short name) of process `pid`, without the trailing newline.
+ReadResult ProcessComm(const Paths& paths, int64_t pid, std::string* comm);
+
+// The start time of process `pid` in Unix seconds, from <procfs>/PID/stat
+// and the boot time in <procfs>/stat.  `ticks_per_second` is
+// sysconf(_SC_CLK_TCK) outside tests.
+ReadResult ProcessStartTimeSeconds(const Paths& paths, int64_t pid, int64_t ticks_per_second,
+                                   double* seconds);
 
 }  // namespace portmap

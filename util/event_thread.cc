@@ -1,4 +1,4 @@
-#include "collectors/event_thread.h"
+#include "util/event_thread.h"
 
 #include <poll.h>
 #include <sys/eventfd.h>

@@ -1,4 +1,4 @@
-#include "collectors/procfs.h"
+#include "util/procfs.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -8,9 +8,11 @@
 #include <cerrno>
 #include <charconv>
 #include <cstring>
+#include <string_view>
 #include <vector>
 
-#include "collectors/status.h"
+#include "util/paths.h"
+#include "util/status.h"
 
 namespace portmap {
 
@@ -24,7 +26,37 @@ ReadResult FromErrno(int err, const std::string& what, const std::string& path) 
   return r;
 }
 
+ReadResult Malformed(const std::string& path, const std::string& why) {
+  ReadResult r;
+  r.code = ReadResult::Code::kError;
+  r.error = "parse " + path + ": " + why;
+  return r;
+}
+
+// btime from <procfs>/stat: the boot time, Unix seconds.
+ReadResult BootTime(const Paths& paths, int64_t* btime) {
+  const std::string path = paths.Proc("stat");
+  std::string text;
+  ReadResult r = ReadFile(path, &text);
+  if (!r.ok()) return r;
+  const size_t at = text.find("\nbtime ");
+  if (at == std::string::npos) return Malformed(path, "no btime line");
+  const size_t begin = at + 7;
+  const size_t end = text.find('\n', begin);
+  if (!ParseTrimmedInt64(std::string_view(text).substr(begin, end - begin), btime)) {
+    return Malformed(path, "bad btime");
+  }
+  return {};
+}
+
 }  // namespace
+
+bool ParseTrimmedInt64(std::string_view s, int64_t* out) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.remove_suffix(1);
+  while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
+  return !s.empty() && ec == std::errc() && ptr == s.data() + s.size();
+}
 
 ReadResult ReadFile(const std::string& path, std::string* contents) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -97,6 +129,41 @@ ReadResult ListDir(const std::string& path, std::vector<std::string>* names) {
   }
   ::closedir(dir);
   std::sort(names->begin(), names->end());
+  return {};
+}
+
+ReadResult ProcessComm(const Paths& paths, int64_t pid, std::string* comm) {
+  ReadResult r = ReadFile(paths.Proc(std::to_string(pid) + "/comm"), comm);
+  if (r.ok() && !comm->empty() && comm->back() == '\n') comm->pop_back();
+  return r;
+}
+
+ReadResult ProcessStartTimeSeconds(const Paths& paths, int64_t pid, int64_t ticks_per_second,
+                                   double* seconds) {
+  const std::string path = paths.Proc(std::to_string(pid) + "/stat");
+  std::string text;
+  ReadResult r = ReadFile(path, &text);
+  if (!r.ok()) return r;
+  // comm (field 2) may hold spaces and parentheses: fields resume after the
+  // last ')'.  starttime is field 22, the 20th after it.
+  const size_t close = text.rfind(')');
+  if (close == std::string::npos) return Malformed(path, "no ')' after comm");
+  std::string_view rest = std::string_view(text).substr(close + 1);
+  std::string_view field;
+  for (int i = 0; i < 20; ++i) {
+    while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
+    const size_t end = rest.find(' ');
+    field = rest.substr(0, end);
+    rest = end == std::string_view::npos ? std::string_view() : rest.substr(end);
+  }
+  int64_t ticks = 0;
+  if (!ParseTrimmedInt64(field, &ticks) || ticks_per_second <= 0)
+    return Malformed(path, "bad starttime");
+  int64_t btime = 0;
+  r = BootTime(paths, &btime);
+  if (!r.ok()) return r;
+  *seconds = static_cast<double>(btime) +
+             static_cast<double>(ticks) / static_cast<double>(ticks_per_second);
   return {};
 }
 

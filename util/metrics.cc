@@ -1,4 +1,4 @@
-#include "collectors/metrics.h"
+#include "util/metrics.h"
 
 #include <algorithm>
 #include <map>

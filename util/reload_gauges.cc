@@ -1,9 +1,9 @@
-#include "exporter/reload_gauges.h"
+#include "util/reload_gauges.h"
 
 #include <chrono>
 #include <utility>
 
-#include "collectors/metrics.h"
+#include "util/metrics.h"
 
 namespace portmap {
 
