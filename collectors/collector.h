@@ -21,12 +21,11 @@
 #include <string_view>
 #include <vector>
 
+#include "util/clock.h"
 #include "util/paths.h"
 #include "util/status.h"
 
 namespace portmap {
-
-using Clock = std::chrono::steady_clock;
 
 class HostFacts;  // host_facts.h
 

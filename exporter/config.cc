@@ -14,12 +14,12 @@
 #include <utility>
 #include <vector>
 
-#include "util/metrics.h"
 #include "collectors/probe/target.h"
-#include "util/procfs.h"
 #include "exporter/config_guard.h"
 #include "exporter/config_yaml.h"
 #include "exporter/logging.h"
+#include "util/metrics.h"
+#include "util/procfs.h"
 
 namespace portmap {
 
@@ -342,6 +342,18 @@ Status LoadConfigFile(const std::string& path, ProbeConfig* out) {
                          std::to_string(kMaxConfigBytes >> 20) + " MiB");
   }
   return ParseConfigBounded(text, path, kConfigParseLimit, out);
+}
+
+const YamlCheckParser kConfigYamlCheck = {"config",
+                                          [](std::string_view yaml, const std::string& file) {
+                                            ProbeConfig config;
+                                            return ParseConfig(yaml, file, &config);
+                                          }};
+
+Status ParseConfigBounded(std::string_view yaml, const std::string& file,
+                          std::chrono::milliseconds limit, ProbeConfig* out) {
+  return RunParserBounded(kConfigYamlCheck, yaml, file, limit,
+                          [&] { return ParseConfig(yaml, file, out); });
 }
 
 ConfigReloader::ConfigReloader(std::string path, std::shared_ptr<ConfigStore> store)

@@ -32,6 +32,7 @@
 
 #include <prometheus/metric_family.h>
 
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -39,8 +40,9 @@
 #include <vector>
 
 #include "collectors/probe/config.h"
-#include "util/status.h"
+#include "exporter/config_guard.h"
 #include "util/reload_gauges.h"
+#include "util/status.h"
 
 namespace YAML {
 class Node;
@@ -58,8 +60,16 @@ Status ParseConfig(std::string_view yaml, const std::string& file, ProbeConfig* 
 Status ParseConfigDocuments(const std::vector<YAML::Node>& documents, const std::string& file,
                             ProbeConfig* out);
 
-// Reads and parses `path`; an unreadable file ("cannot read FILE: <errno
-// text>") or one over 4 MiB is an error naming it.
+// The YAML guard's parser for --config.file (config_guard.h): "config".
+extern const YamlCheckParser kConfigYamlCheck;
+
+// ParseConfig under the YAML guard: first parsed to completion within
+// `limit` in a check process, then here.
+Status ParseConfigBounded(std::string_view yaml, const std::string& file,
+                          std::chrono::milliseconds limit, ProbeConfig* out);
+
+// Reads and parses `path` under the guard; an unreadable file ("cannot read
+// FILE: <errno text>") or one over 4 MiB is an error naming it.
 Status LoadConfigFile(const std::string& path, ProbeConfig* out);
 
 // Reloads `path` into `store`.  A file that fails keeps the configuration in

@@ -15,9 +15,6 @@
 #include <new>
 #include <vector>
 
-#include "exporter/config.h"
-#include "exporter/web_config.h"
-
 extern char** environ;  // NOLINT(readability-redundant-declaration): POSIX, not in a header
 
 namespace portmap {
@@ -33,16 +30,6 @@ constexpr const char* kCheckEnvName = "PORTMAP_YAML_CHECK";
 constexpr size_t kMaxCheckInput = size_t{8} << 20;
 // An error message; more of a report is the check gone wrong.
 constexpr size_t kMaxReport = size_t{64} << 10;
-
-std::string_view ParserName(YamlParser which) {
-  switch (which) {
-    case YamlParser::kProbeConfig:
-      return "config";
-    case YamlParser::kWebConfig:
-      return "web-config";
-  }
-  return "unknown";
-}
 
 // Writes all of `data` to `fd`; errors are ignored: the parent then sees a
 // short report and says so.
@@ -82,14 +69,10 @@ void LimitCheckMemory() {
 #endif
 }
 
-Status RunParser(std::string_view which, std::string_view yaml, const std::string& file) {
-  if (which == ParserName(YamlParser::kProbeConfig)) {
-    ProbeConfig config;
-    return ParseConfig(yaml, file, &config);
-  }
-  if (which == ParserName(YamlParser::kWebConfig)) {
-    WebConfig config;
-    return ParseWebConfig(yaml, file, &config);
+Status RunParser(std::span<const YamlCheckParser> parsers, std::string_view which,
+                 std::string_view yaml, const std::string& file) {
+  for (const YamlCheckParser& parser : parsers) {
+    if (parser.name == which) return parser.check(yaml, file);
   }
   return Status::Error("unknown parser \"" + std::string(which) + "\"");
 }
@@ -108,7 +91,7 @@ std::string Reap(pid_t pid) {
 // stdout one end of a socket pair (send with MSG_NOSIGNAL: a check that dies
 // before reading everything must not SIGPIPE the exporter).  Returns 0 or an
 // errno; `*fd` is our end, nonblocking.
-int SpawnCheck(YamlParser which, const std::string& file, pid_t* pid, int* fd) {
+int SpawnCheck(std::string_view which, const std::string& file, pid_t* pid, int* fd) {
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) return errno;
   posix_spawn_file_actions_t actions;
@@ -129,7 +112,7 @@ int SpawnCheck(YamlParser which, const std::string& file, pid_t* pid, int* fd) {
   posix_spawnattr_setsigdefault(&attr, &all);
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
 
-  const std::string flag = std::string(kCheckFlag) + std::string(ParserName(which));
+  const std::string flag = std::string(kCheckFlag) + std::string(which);
   const char* argv[] = {"portmap_exporter-yaml-check", flag.c_str(), file.c_str(), nullptr};
   std::vector<const char*> envp;
   for (char** e = environ; *e != nullptr; ++e) envp.push_back(*e);
@@ -221,7 +204,7 @@ CheckRun Converse(pid_t pid, int fd, std::string_view yaml, std::chrono::millise
   return run;
 }
 
-Status CheckInNewProcess(YamlParser which, std::string_view yaml, const std::string& file,
+Status CheckInNewProcess(std::string_view which, std::string_view yaml, const std::string& file,
                          std::chrono::milliseconds limit) {
   // The exporter never sets its environment after start.
   if (getenv(kCheckEnvName) != nullptr) {  // NOLINT(concurrency-mt-unsafe)
@@ -260,19 +243,17 @@ Status CheckInNewProcess(YamlParser which, std::string_view yaml, const std::str
 
 }  // namespace
 
-Status ParseConfigBounded(std::string_view yaml, const std::string& file,
-                          std::chrono::milliseconds limit, ProbeConfig* out) {
-  return RunParserBounded(YamlParser::kProbeConfig, yaml, file, limit,
-                          [&] { return ParseConfig(yaml, file, out); });
-}
-
-Status RunParserBounded(YamlParser which, std::string_view yaml, const std::string& file,
-                        std::chrono::milliseconds limit, const std::function<Status()>& parse) {
-  if (Status checked = CheckInNewProcess(which, yaml, file, limit); !checked.ok()) return checked;
+Status RunParserBounded(const YamlCheckParser& parser, std::string_view yaml,
+                        const std::string& file, std::chrono::milliseconds limit,
+                        const std::function<Status()>& parse) {
+  if (Status checked = CheckInNewProcess(parser.name, yaml, file, limit); !checked.ok()) {
+    return checked;
+  }
   return parse();
 }
 
-bool RunYamlCheckIfAsked(int argc, const char* const* argv, int* exit_code) {
+bool RunYamlCheckIfAsked(int argc, const char* const* argv,
+                         std::span<const YamlCheckParser> parsers, int* exit_code) {
   if (argc != 3 || std::string_view(argv[1]).rfind(kCheckFlag, 0) != 0) return false;
   const std::string_view which = std::string_view(argv[1]).substr(kCheckFlag.size());
   std::string yaml;
@@ -287,7 +268,7 @@ bool RunYamlCheckIfAsked(int argc, const char* const* argv, int* exit_code) {
   LimitCheckMemory();
   *exit_code = 0;
   try {
-    const Status st = RunParser(which, yaml, argv[2]);
+    const Status st = RunParser(parsers, which, yaml, argv[2]);
     WriteAll(STDOUT_FILENO, st.ok() ? std::string("ok") : "error " + st.message());
   } catch (const std::bad_alloc&) {
     // Out of the cap while building the message itself: no allocation here.

@@ -1,5 +1,5 @@
-// ParseConfigBounded: ParseConfig (config.h) that cannot hang or eat the
-// host's memory.
+// A YAML parse that cannot hang or eat the host's memory: the guard of
+// --config.file (config.h) and --web.config.file (web_config.h).
 //
 // libyaml-cpp 0.7 (Debian bookworm's) loops forever, allocating without
 // bound, on some malformed input — a ',' where a block node starts, e.g.
@@ -30,10 +30,10 @@
 
 #include <chrono>
 #include <functional>
+#include <span>
 #include <string>
 #include <string_view>
 
-#include "collectors/probe/config.h"
 #include "util/status.h"
 
 namespace portmap {
@@ -44,25 +44,25 @@ inline constexpr std::chrono::milliseconds kConfigParseLimit{2000};
 // from its stdin) is not the parser's time: it gets this much, apart.
 inline constexpr std::chrono::milliseconds kCheckStartLimit{10000};
 
-Status ParseConfigBounded(std::string_view yaml, const std::string& file,
-                          std::chrono::milliseconds limit, ProbeConfig* out);
-
-// Which parser the check process runs on the file.
-enum class YamlParser {
-  kProbeConfig,  // ParseConfig, --config.file
-  kWebConfig,    // ParseWebConfig, --web.config.file
+// A parser the check process can run, chosen by its owner (config.h,
+// web_config.h): its name on the check's command line, and the parse, whose
+// result is discarded.
+struct YamlCheckParser {
+  std::string_view name;
+  Status (*check)(std::string_view yaml, const std::string& file);
 };
 
-// The same guard for any of them: `which` parses `yaml` in the check process,
-// its result discarded, and then, only if it finished there, `parse` runs
-// here; returns what `parse` returned.  Errors from the guard itself name
-// `file`.
-Status RunParserBounded(YamlParser which, std::string_view yaml, const std::string& file,
-                        std::chrono::milliseconds limit, const std::function<Status()>& parse);
+// `parser` parses `yaml` in the check process, and then, only if it finished
+// there, `parse` runs here; returns what `parse` returned.  Errors from the
+// guard itself name `file`.
+Status RunParserBounded(const YamlCheckParser& parser, std::string_view yaml,
+                        const std::string& file, std::chrono::milliseconds limit,
+                        const std::function<Status()>& parse);
 
 // The check process's side.  When argv is a check's command line, runs the
-// check (stdin: the file, stdout: the report), sets *exit_code and returns
-// true; otherwise returns false and touches nothing.
-bool RunYamlCheckIfAsked(int argc, const char* const* argv, int* exit_code);
+// parser of `parsers` it names (stdin: the file, stdout: the report), sets
+// *exit_code and returns true; otherwise returns false and touches nothing.
+bool RunYamlCheckIfAsked(int argc, const char* const* argv,
+                         std::span<const YamlCheckParser> parsers, int* exit_code);
 
 }  // namespace portmap

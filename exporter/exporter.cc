@@ -19,6 +19,7 @@
 #include "exporter/probe_handler.h"
 #include "exporter/runbook/runbook_page.h"
 #include "exporter/scrape_runner.h"
+#include "exporter/web_config.h"
 #include "exporter/web_reloader.h"
 
 namespace portmap {
@@ -65,10 +66,15 @@ sigset_t BlockTerminationSignals() {
 
 }  // namespace
 
+std::span<const YamlCheckParser> YamlCheckParsers() {
+  static const YamlCheckParser kParsers[] = {kConfigYamlCheck, kWebConfigYamlCheck};
+  return kParsers;
+}
+
 int RunExporter(int argc, const char* const* argv, std::span<const CollectorSpec> collectors,
                 const ExporterSeams& seams) {
   // This executable, started again by the YAML guard (config_guard.h).
-  if (int code = 0; RunYamlCheckIfAsked(argc, argv, &code)) return code;
+  if (int code = 0; RunYamlCheckIfAsked(argc, argv, YamlCheckParsers(), &code)) return code;
   if (argc > 1 && std::string_view(argv[1]) == "diagnose") {
     return RunDiagnose(argc - 1, argv + 1, collectors);
   }

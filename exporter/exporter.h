@@ -8,6 +8,7 @@
 #include <span>
 
 #include "collectors/registry.h"
+#include "exporter/config_guard.h"
 
 namespace portmap {
 
@@ -24,6 +25,11 @@ struct ExporterSeams {
 // `portmap_exporter diagnose ...` (argv[1] == "diagnose") runs RunDiagnose.
 int RunExporter(int argc, const char* const* argv, std::span<const CollectorSpec> collectors,
                 const ExporterSeams& seams = {});
+
+// The YAML files the exporter loads through the guard (config_guard.h):
+// --config.file's and --web.config.file's parsers.  Every main() that can be
+// started as a check passes them to RunYamlCheckIfAsked.
+std::span<const YamlCheckParser> YamlCheckParsers();
 
 // One scrape of the collectors, printed as a troubleshooting report
 // (diagnose.h); argv[0] is "diagnose".  Exit codes: DiagnoseExitStatus, or 2

@@ -12,9 +12,9 @@
 #include <string>
 #include <vector>
 
-#include "util/paths.h"
 #include "collectors/registry.h"
 #include "exporter/logging.h"
+#include "util/paths.h"
 
 namespace portmap {
 

@@ -68,8 +68,8 @@
 #include <unordered_map>
 #include <vector>
 
-#include "util/status.h"
 #include "exporter/listen_address.h"
+#include "util/status.h"
 
 namespace portmap {
 

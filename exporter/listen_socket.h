@@ -1,8 +1,8 @@
 // The exporter's listening TCP sockets (ListenRelay, listen_relay.h).
 #pragma once
 
-#include "util/status.h"
 #include "exporter/listen_address.h"
+#include "util/status.h"
 
 namespace portmap {
 

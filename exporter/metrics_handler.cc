@@ -6,10 +6,10 @@
 #include <cstdlib>
 #include <sstream>
 
-#include "util/metrics.h"
 #include "exporter/build_info.h"
 #include "exporter/logging.h"
 #include "exporter/process_metrics.h"
+#include "util/metrics.h"
 
 namespace portmap {
 

@@ -16,8 +16,8 @@
 #include <fstream>
 
 #include "collectors/probe/config.h"
-#include "util/status.h"
 #include "exporter/logging.h"
+#include "util/status.h"
 
 namespace portmap {
 

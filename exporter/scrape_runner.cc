@@ -6,8 +6,8 @@
 #include <thread>
 
 #include "collectors/host_facts.h"
-#include "util/metrics.h"
 #include "exporter/logging.h"
+#include "util/metrics.h"
 
 namespace portmap {
 

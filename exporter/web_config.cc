@@ -9,10 +9,10 @@
 #include <optional>
 #include <vector>
 
-#include "util/procfs.h"
 #include "exporter/config_guard.h"
 #include "exporter/config_yaml.h"
 #include "exporter/web_tls.h"
+#include "util/procfs.h"
 
 namespace portmap {
 
@@ -369,6 +369,12 @@ Status ParseWebConfigDocuments(const std::vector<YAML::Node>& documents, const s
   }
 }
 
+const YamlCheckParser kWebConfigYamlCheck = {"web-config",
+                                             [](std::string_view yaml, const std::string& file) {
+                                               WebConfig config;
+                                               return ParseWebConfig(yaml, file, &config);
+                                             }};
+
 Status LoadWebConfigFile(const std::string& path, WebConfig* out) {
   std::string text;
   bool too_large = false;
@@ -376,7 +382,7 @@ Status LoadWebConfigFile(const std::string& path, WebConfig* out) {
     return Status::Error("cannot read " + path + ": " + ErrnoText(err));
   }
   if (too_large) return Status::Error("cannot read " + path + ": larger than 4 MiB");
-  return RunParserBounded(YamlParser::kWebConfig, text, path, kConfigParseLimit,
+  return RunParserBounded(kWebConfigYamlCheck, text, path, kConfigParseLimit,
                           [&] { return ParseWebConfig(text, path, out); });
 }
 

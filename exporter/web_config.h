@@ -36,6 +36,7 @@
 #include <utility>
 #include <vector>
 
+#include "exporter/config_guard.h"
 #include "util/status.h"
 
 namespace YAML {
@@ -101,6 +102,9 @@ Status ParseWebConfig(std::string_view yaml, const std::string& file, WebConfig*
 // ParseConfigDocuments in config.h).
 Status ParseWebConfigDocuments(const std::vector<YAML::Node>& documents, const std::string& file,
                                WebConfig* out);
+
+// The YAML guard's parser for --web.config.file: "web-config".
+extern const YamlCheckParser kWebConfigYamlCheck;
 
 // Reads `path` (at most 4 MiB) and parses it under the YAML guard
 // (config_guard.h), so a libyaml-cpp loop ends as an error in time.

@@ -4,8 +4,8 @@
 
 #include <cerrno>
 
-#include "util/metrics.h"
 #include "exporter/logging.h"
+#include "util/metrics.h"
 
 namespace portmap {
 

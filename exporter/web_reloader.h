@@ -32,12 +32,12 @@
 #include <utility>
 #include <vector>
 
-#include "util/status.h"
 #include "exporter/http_server.h"
-#include "util/reload_gauges.h"
 #include "exporter/web_auth.h"
 #include "exporter/web_config.h"
 #include "exporter/web_tls.h"
+#include "util/reload_gauges.h"
+#include "util/status.h"
 
 namespace portmap {
 

@@ -28,8 +28,8 @@
 #include <string>
 #include <string_view>
 
-#include "util/status.h"
 #include "exporter/web_config.h"
+#include "util/status.h"
 
 struct ssl_st;      // OpenSSL's SSL
 struct ssl_ctx_st;  // OpenSSL's SSL_CTX

@@ -91,13 +91,13 @@ TEST(ConfigGuardTest, FourMiBFileGoesThroughTheCheck) {
 
 TEST(ConfigGuardTest, WebConfigParserLoopsEndToo) {
   WebConfig config;
-  const Status loop = RunParserBounded(YamlParser::kWebConfig, ", a", "web.yml", milliseconds(300),
+  const Status loop = RunParserBounded(kWebConfigYamlCheck, ", a", "web.yml", milliseconds(300),
                                        [] { return Status::Ok(); });
   ASSERT_FALSE(loop.ok());
   EXPECT_TRUE(loop.message().rfind("web.yml: the YAML parser", 0) == 0) << loop.message();
 
   const char* bad = "basic_auth_users: [alice]\n";
-  const Status b = RunParserBounded(YamlParser::kWebConfig, bad, "web.yml", kConfigParseLimit,
+  const Status b = RunParserBounded(kWebConfigYamlCheck, bad, "web.yml", kConfigParseLimit,
                                     [] { return Status::Ok(); });
   const Status d = ParseWebConfig(bad, "web.yml", &config);
   ASSERT_FALSE(d.ok());

@@ -4,9 +4,12 @@
 #include <gmock/gmock.h>
 
 #include "exporter/config_guard.h"
+#include "exporter/exporter.h"
 
 int main(int argc, char** argv) {
-  if (int code = 0; portmap::RunYamlCheckIfAsked(argc, argv, &code)) return code;
+  if (int code = 0; portmap::RunYamlCheckIfAsked(argc, argv, portmap::YamlCheckParsers(), &code)) {
+    return code;
+  }
   testing::InitGoogleMock(&argc, argv);
   return RUN_ALL_TESTS();
 }
