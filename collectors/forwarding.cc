@@ -7,9 +7,9 @@
 #include <vector>
 
 #include "collectors/host_facts.h"
+#include "collectors/sysctl_d.h"
 #include "util/metrics.h"
 #include "util/procfs.h"
-#include "collectors/sysctl_d.h"
 
 namespace portmap {
 

@@ -38,8 +38,8 @@
 #include <string>
 #include <thread>
 
-#include "util/event_thread.h"
 #include "collectors/netlink/netconf.h"
+#include "util/event_thread.h"
 
 namespace portmap {
 

@@ -10,11 +10,11 @@
 #include <utility>
 
 #include "collectors/host_facts.h"
-#include "util/metrics.h"
 #include "collectors/netlink/nf_docker.h"
 #include "collectors/netlink/nftables.h"
 #include "collectors/netlink/xtables.h"
 #include "collectors/published_ports.h"
+#include "util/metrics.h"
 
 namespace portmap {
 

@@ -8,11 +8,11 @@
 #include <vector>
 
 #include "collectors/docker_api.h"
-#include "collectors/probe/config.h"
 #include "collectors/probe/local_targets.h"
 #include "collectors/probe/probe_metrics.h"
 #include "collectors/probe/prober.h"
 #include "collectors/published_ports.h"
+#include "exporter/config/probe_config.h"
 
 namespace portmap {
 

@@ -5,10 +5,10 @@
 #include <vector>
 
 #include "collectors/host_facts.h"
-#include "util/metrics.h"
 #include "collectors/published_ports.h"
 #include "collectors/tcp_listeners.h"
 #include "collectors/verdict_rules.h"
+#include "util/metrics.h"
 
 namespace portmap {
 

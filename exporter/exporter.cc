@@ -5,22 +5,22 @@
 #include <iostream>
 
 #include "collectors/probe/allow_list.h"
-#include "collectors/probe/config.h"
 #include "collectors/published_ports.h"
+#include "collectors/scrape_runner.h"
 #include "exporter/build_info.h"
-#include "exporter/config.h"
-#include "exporter/config_guard.h"
+#include "exporter/config/config.h"
+#include "exporter/config/config_guard.h"
+#include "exporter/config/probe_config.h"
 #include "exporter/flags.h"
-#include "exporter/http_server.h"
-#include "exporter/listen_relay.h"
-#include "exporter/logging.h"
 #include "exporter/metrics_handler.h"
 #include "exporter/privileges.h"
 #include "exporter/probe_handler.h"
 #include "exporter/runbook/runbook_page.h"
-#include "exporter/scrape_runner.h"
-#include "exporter/web_config.h"
-#include "exporter/web_reloader.h"
+#include "exporter/web/http_server.h"
+#include "exporter/web/listen_relay.h"
+#include "exporter/web/web_config.h"
+#include "exporter/web/web_reloader.h"
+#include "util/logging.h"
 
 namespace portmap {
 

@@ -8,7 +8,7 @@
 #include <span>
 
 #include "collectors/registry.h"
-#include "exporter/config_guard.h"
+#include "exporter/config/config_guard.h"
 
 namespace portmap {
 

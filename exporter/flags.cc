@@ -7,7 +7,7 @@
 
 #include "collectors/probe/allow_list.h"
 #include "exporter/build_info.h"
-#include "exporter/listen_address.h"
+#include "exporter/web/listen_address.h"
 
 namespace portmap {
 

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "collectors/registry.h"
-#include "exporter/logging.h"
+#include "util/logging.h"
 #include "util/paths.h"
 
 namespace portmap {

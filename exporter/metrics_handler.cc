@@ -7,8 +7,8 @@
 #include <sstream>
 
 #include "exporter/build_info.h"
-#include "exporter/logging.h"
 #include "exporter/process_metrics.h"
+#include "util/logging.h"
 #include "util/metrics.h"
 
 namespace portmap {

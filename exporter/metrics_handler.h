@@ -11,8 +11,8 @@
 #include <string_view>
 #include <vector>
 
-#include "exporter/http_server.h"
-#include "exporter/scrape_runner.h"
+#include "collectors/scrape_runner.h"
+#include "exporter/web/http_server.h"
 
 namespace portmap {
 

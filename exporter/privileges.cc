@@ -15,8 +15,8 @@
 #include <cstring>
 #include <fstream>
 
-#include "collectors/probe/config.h"
-#include "exporter/logging.h"
+#include "exporter/config/probe_config.h"
+#include "util/logging.h"
 #include "util/status.h"
 
 namespace portmap {

@@ -5,9 +5,9 @@
 #include <sstream>
 
 #include "collectors/probe/prober.h"
-#include "collectors/probe/target.h"
-#include "exporter/logging.h"
+#include "exporter/config/probe_target.h"
 #include "exporter/metrics_handler.h"
+#include "util/logging.h"
 
 namespace portmap {
 

@@ -24,9 +24,9 @@
 #include <vector>
 
 #include "collectors/probe/allow_list.h"
-#include "collectors/probe/config.h"
 #include "collectors/probe/probe_metrics.h"
-#include "exporter/http_server.h"
+#include "exporter/config/probe_config.h"
+#include "exporter/web/http_server.h"
 
 namespace portmap {
 

@@ -43,8 +43,8 @@
 #include <tuple>
 #include <vector>
 
-#include "util/event_thread.h"
 #include "collectors/netlink/nftables.h"
+#include "util/event_thread.h"
 
 namespace portmap {
 

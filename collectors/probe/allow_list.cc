@@ -7,7 +7,7 @@
 #include <charconv>
 #include <cstring>
 
-#include "collectors/probe/target.h"
+#include "exporter/config/probe_target.h"
 
 namespace portmap {
 

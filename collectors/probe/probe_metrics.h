@@ -22,8 +22,8 @@
 #include <string_view>
 #include <vector>
 
-#include "util/metrics.h"
 #include "collectors/probe/tcp_connect.h"
+#include "util/metrics.h"
 
 namespace portmap {
 

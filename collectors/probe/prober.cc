@@ -5,7 +5,7 @@
 #include <optional>
 #include <utility>
 
-#include "collectors/probe/target.h"
+#include "exporter/config/probe_target.h"
 
 namespace portmap {
 

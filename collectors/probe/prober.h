@@ -17,10 +17,10 @@
 #include <vector>
 
 #include "collectors/collector.h"
-#include "util/metrics.h"
-#include "collectors/probe/config.h"
 #include "collectors/probe/probe_metrics.h"
-#include "collectors/probe/target.h"
+#include "exporter/config/probe_config.h"
+#include "exporter/config/probe_target.h"
+#include "util/metrics.h"
 
 namespace portmap {
 

@@ -7,7 +7,7 @@
 
 #include <string_view>
 
-#include "exporter/http_server.h"
+#include "exporter/web/http_server.h"
 
 namespace portmap {
 

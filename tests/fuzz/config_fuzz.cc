@@ -7,7 +7,7 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "exporter/config.h"
+#include "exporter/config/config.h"
 #include "tests/fuzz/libyaml_nodes.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

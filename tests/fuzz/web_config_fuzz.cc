@@ -10,7 +10,7 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "exporter/web_config.h"
+#include "exporter/web/web_config.h"
 #include "tests/fuzz/libyaml_nodes.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

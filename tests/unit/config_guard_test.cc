@@ -1,6 +1,6 @@
 // ParseConfigBounded: yaml-cpp 0.7's endless loops end as errors in time,
 // and good or bad files get exactly ParseConfig's answer.
-#include "exporter/config_guard.h"
+#include "exporter/config/config_guard.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -12,8 +12,8 @@
 #include <thread>
 #include <vector>
 
-#include "exporter/config.h"
-#include "exporter/web_config.h"
+#include "exporter/config/config.h"
+#include "exporter/web/web_config.h"
 
 namespace portmap {
 namespace {

@@ -3,7 +3,7 @@
 // tests/fixtures/diagnose/.  Regenerate them after a deliberate change with
 //   PORTMAP_UPDATE_GOLDEN=1 ./portmap_unit_tests --gtest_filter='Diagnose*'
 // and review the diff.
-#include "exporter/diagnose.h"
+#include "exporter/diagnose/diagnose.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -16,7 +16,7 @@
 #include <sstream>
 
 #include "util/metrics.h"
-#include "exporter/diagnose_format.h"
+#include "exporter/diagnose/diagnose_format.h"
 #include "exporter/flags.h"
 
 namespace portmap {

@@ -1,4 +1,4 @@
-#include "exporter/gzip.h"
+#include "exporter/web/gzip.h"
 
 #include <gtest/gtest.h>
 #include <zlib.h>

@@ -1,4 +1,4 @@
-#include "exporter/listen_address.h"
+#include "exporter/web/listen_address.h"
 
 #include <gtest/gtest.h>
 

@@ -2,7 +2,7 @@
 // 127.0.0.1). Every wait is bounded by socket timeouts or deadlines. The
 // relay hands a client upstream only after a complete request head, so most
 // tests open with kHead (ConnectRelayed); the gate has tests of its own.
-#include "exporter/listen_relay.h"
+#include "exporter/web/listen_relay.h"
 
 #include <gtest/gtest.h>
 #include <netinet/in.h>

@@ -1,4 +1,4 @@
-#include "exporter/logging.h"
+#include "util/logging.h"
 
 #include <gtest/gtest.h>
 

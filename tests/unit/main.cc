@@ -3,7 +3,7 @@
 // check process is this executable started again.
 #include <gmock/gmock.h>
 
-#include "exporter/config_guard.h"
+#include "exporter/config/config_guard.h"
 #include "exporter/exporter.h"
 
 int main(int argc, char** argv) {

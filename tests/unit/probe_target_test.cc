@@ -7,7 +7,7 @@
 
 #include <string>
 
-#include "collectors/probe/target.h"
+#include "exporter/config/probe_target.h"
 
 namespace portmap {
 namespace {

@@ -1,5 +1,5 @@
 // RequestHeadComplete: when ListenRelay hands a client to civetweb.
-#include "exporter/request_head.h"
+#include "exporter/web/request_head.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "exporter/scrape_runner.h"
+#include "collectors/scrape_runner.h"
 
 #include <gtest/gtest.h>
 

@@ -1,13 +1,13 @@
 // --web.config.file: the parser's answers and errors (FILE:LINE:COL), the
 // toolkit's validation rules, and the bcrypt check with its cache.
-#include "exporter/web_config.h"
+#include "exporter/web/web_config.h"
 
 #include <gtest/gtest.h>
 
 #include <chrono>
 
-#include "exporter/web_auth.h"
-#include "exporter/web_tls.h"
+#include "exporter/web/web_auth.h"
+#include "exporter/web/web_tls.h"
 
 namespace portmap {
 namespace {

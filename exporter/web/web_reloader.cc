@@ -1,10 +1,10 @@
-#include "exporter/web_reloader.h"
+#include "exporter/web/web_reloader.h"
 
 #include <sys/stat.h>
 
 #include <cerrno>
 
-#include "exporter/logging.h"
+#include "util/logging.h"
 #include "util/metrics.h"
 
 namespace portmap {

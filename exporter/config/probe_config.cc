@@ -1,4 +1,4 @@
-#include "collectors/probe/config.h"
+#include "exporter/config/probe_config.h"
 
 namespace portmap {
 

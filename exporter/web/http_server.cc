@@ -1,4 +1,4 @@
-#include "exporter/http_server.h"
+#include "exporter/web/http_server.h"
 
 #include <civetweb.h>
 #include <netinet/in.h>
@@ -10,10 +10,10 @@
 #include <cerrno>
 #include <cstring>
 
-#include "exporter/gzip.h"
-#include "exporter/listen_address.h"
-#include "exporter/listen_relay.h"
-#include "exporter/logging.h"
+#include "exporter/web/gzip.h"
+#include "exporter/web/listen_address.h"
+#include "exporter/web/listen_relay.h"
+#include "util/logging.h"
 
 // Debian's civetweb 1.15 was built for OpenSSL 1.1 and looks up, by dlsym()
 // in what dlopen("libssl.so") returns, 58 functions OpenSSL 3 still exports

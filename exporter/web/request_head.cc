@@ -1,4 +1,4 @@
-#include "exporter/request_head.h"
+#include "exporter/web/request_head.h"
 
 namespace portmap {
 

@@ -1,4 +1,4 @@
-#include "exporter/web_auth.h"
+#include "exporter/web/web_auth.h"
 
 #include <crypt.h>
 #include <openssl/crypto.h>

@@ -28,7 +28,7 @@
 #include <string>
 #include <string_view>
 
-#include "exporter/web_config.h"
+#include "exporter/web/web_config.h"
 #include "util/status.h"
 
 struct ssl_st;      // OpenSSL's SSL

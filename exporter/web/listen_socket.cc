@@ -1,4 +1,4 @@
-#include "exporter/listen_socket.h"
+#include "exporter/web/listen_socket.h"
 
 #include <netinet/in.h>
 #include <sys/socket.h>

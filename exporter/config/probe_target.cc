@@ -1,4 +1,4 @@
-#include "collectors/probe/target.h"
+#include "exporter/config/probe_target.h"
 
 #include <arpa/inet.h>
 #include <netdb.h>

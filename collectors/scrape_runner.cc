@@ -1,4 +1,4 @@
-#include "exporter/scrape_runner.h"
+#include "collectors/scrape_runner.h"
 
 #include <algorithm>
 #include <condition_variable>
@@ -6,7 +6,7 @@
 #include <thread>
 
 #include "collectors/host_facts.h"
-#include "exporter/logging.h"
+#include "util/logging.h"
 #include "util/metrics.h"
 
 namespace portmap {

@@ -1,4 +1,4 @@
-#include "exporter/listen_relay.h"
+#include "exporter/web/listen_relay.h"
 
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
@@ -12,8 +12,8 @@
 #include <string_view>
 #include <utility>
 
-#include "exporter/listen_socket.h"
-#include "exporter/request_head.h"
+#include "exporter/web/listen_socket.h"
+#include "exporter/web/request_head.h"
 
 namespace portmap {
 

@@ -36,7 +36,7 @@
 #include <utility>
 #include <vector>
 
-#include "exporter/config_guard.h"
+#include "exporter/config/config_guard.h"
 #include "util/status.h"
 
 namespace YAML {

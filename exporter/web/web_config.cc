@@ -1,4 +1,4 @@
-#include "exporter/web_config.h"
+#include "exporter/web/web_config.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -9,9 +9,9 @@
 #include <optional>
 #include <vector>
 
-#include "exporter/config_guard.h"
-#include "exporter/config_yaml.h"
-#include "exporter/web_tls.h"
+#include "exporter/config/config_guard.h"
+#include "exporter/config/config_yaml.h"
+#include "exporter/web/web_tls.h"
 #include "util/procfs.h"
 
 namespace portmap {

@@ -12,8 +12,8 @@
 #include <string>
 #include <string_view>
 
-#include "collectors/collector.h"
-#include "collectors/probe/config.h"
+#include "exporter/config/probe_config.h"
+#include "util/clock.h"
 #include "util/status.h"
 
 namespace portmap {

@@ -13,7 +13,7 @@
 
 #include <string>
 
-#include "exporter/diagnose.h"
+#include "exporter/diagnose/diagnose.h"
 
 namespace portmap {
 

@@ -1,4 +1,4 @@
-#include "exporter/diagnose.h"
+#include "exporter/diagnose/diagnose.h"
 
 #include <algorithm>
 #include <cstdlib>

@@ -5,15 +5,15 @@
 #include <algorithm>
 #include <iostream>
 
-#include "collectors/probe/config.h"
 #include "collectors/published_ports.h"
-#include "exporter/config.h"
-#include "exporter/diagnose.h"
-#include "exporter/diagnose_format.h"
+#include "collectors/scrape_runner.h"
+#include "exporter/config/config.h"
+#include "exporter/config/probe_config.h"
+#include "exporter/diagnose/diagnose.h"
+#include "exporter/diagnose/diagnose_format.h"
 #include "exporter/exporter.h"
 #include "exporter/flags.h"
-#include "exporter/logging.h"
-#include "exporter/scrape_runner.h"
+#include "util/logging.h"
 
 namespace portmap {
 

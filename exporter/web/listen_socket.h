@@ -1,7 +1,7 @@
 // The exporter's listening TCP sockets (ListenRelay, listen_relay.h).
 #pragma once
 
-#include "exporter/listen_address.h"
+#include "exporter/web/listen_address.h"
 #include "util/status.h"
 
 namespace portmap {

@@ -68,7 +68,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "exporter/listen_address.h"
+#include "exporter/web/listen_address.h"
 #include "util/status.h"
 
 namespace portmap {

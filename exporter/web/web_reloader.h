@@ -32,10 +32,10 @@
 #include <utility>
 #include <vector>
 
-#include "exporter/http_server.h"
-#include "exporter/web_auth.h"
-#include "exporter/web_config.h"
-#include "exporter/web_tls.h"
+#include "exporter/web/http_server.h"
+#include "exporter/web/web_auth.h"
+#include "exporter/web/web_config.h"
+#include "exporter/web/web_tls.h"
 #include "util/reload_gauges.h"
 #include "util/status.h"
 

@@ -1,4 +1,4 @@
-#include "exporter/diagnose_format.h"
+#include "exporter/diagnose/diagnose_format.h"
 
 #include <cstdio>
 #include <nlohmann/json.hpp>

@@ -1,4 +1,4 @@
-#include "exporter/listen_address.h"
+#include "exporter/web/listen_address.h"
 
 #include <arpa/inet.h>
 #include <net/if.h>

@@ -39,8 +39,8 @@
 #include <string_view>
 #include <vector>
 
-#include "collectors/probe/config.h"
-#include "exporter/config_guard.h"
+#include "exporter/config/config_guard.h"
+#include "exporter/config/probe_config.h"
 #include "util/reload_gauges.h"
 #include "util/status.h"
 

@@ -1,4 +1,4 @@
-#include "exporter/config.h"
+#include "exporter/config/config.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -14,10 +14,10 @@
 #include <utility>
 #include <vector>
 
-#include "collectors/probe/target.h"
-#include "exporter/config_guard.h"
-#include "exporter/config_yaml.h"
-#include "exporter/logging.h"
+#include "exporter/config/config_guard.h"
+#include "exporter/config/config_yaml.h"
+#include "exporter/config/probe_target.h"
+#include "util/logging.h"
 #include "util/metrics.h"
 #include "util/procfs.h"
 

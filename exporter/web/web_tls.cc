@@ -1,4 +1,4 @@
-#include "exporter/web_tls.h"
+#include "exporter/web/web_tls.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
