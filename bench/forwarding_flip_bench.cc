@@ -20,7 +20,7 @@
 #include <thread>
 #include <vector>
 
-#include "collectors/forwarding.h"
+#include "collectors/forwarding/forwarding.h"
 #include "util/metrics.h"
 #include "util/status.h"
 

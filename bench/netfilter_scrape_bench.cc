@@ -8,7 +8,7 @@
 #include <cstdlib>
 #include <vector>
 
-#include "collectors/netfilter.h"
+#include "collectors/netfilter/netfilter.h"
 
 int main(int argc, char** argv) {
   const int n = argc > 1 ? std::atoi(argv[1]) : 20;

@@ -1,6 +1,6 @@
 #include "collectors/published_ports.h"
 
-#include "collectors/netfilter.h"
+#include "collectors/netfilter/netfilter.h"
 
 namespace portmap {
 

@@ -1,11 +1,11 @@
 #include "collectors/registry.h"
 
-#include "collectors/docker.h"
-#include "collectors/firewalld.h"
-#include "collectors/forwarding.h"
-#include "collectors/netfilter.h"
-#include "collectors/probe.h"
-#include "collectors/verdict.h"
+#include "collectors/docker/docker.h"
+#include "collectors/firewalld/firewalld.h"
+#include "collectors/forwarding/forwarding.h"
+#include "collectors/netfilter/netfilter.h"
+#include "collectors/probe/probe.h"
+#include "collectors/verdict/verdict.h"
 
 namespace portmap {
 

@@ -3,7 +3,7 @@
 //
 // The nf_tables reader (nftables.h) and the x_tables reader (xtables.h) each
 // decode the kernel's own format into these structs, so the Docker model in
-// collectors/netfilter.cc never sees an expression list or an ipt_entry.
+// collectors/netfilter/ never sees an expression list or an ipt_entry.
 // Only the facts the exporter exports are kept: per-rule counters, the chain
 // a rule jumps to, and what a DNAT rule publishes.
 //
@@ -17,7 +17,7 @@
 
 namespace portmap {
 
-// One published port, as a DNAT rule in nat DOCKER says it:
+// What a DNAT rule maps (Docker writes one in nat DOCKER per published port):
 //   -d HOST_IP -p PROTO --dport HOST_PORT -j DNAT --to-destination C_IP:C_PORT
 struct NfPortMapping {
   std::string proto;            // "tcp", "udp", "sctp"; "" when the rule names none

@@ -5,9 +5,9 @@
 #include <thread>
 #include <vector>
 
-#include "util/metrics.h"
 #include "collectors/registry.h"
 #include "exporter/exporter.h"
+#include "util/metrics.h"
 
 namespace portmap {
 namespace {

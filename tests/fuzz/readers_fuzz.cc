@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "collectors/docker_api.h"
-#include "collectors/tcp_listeners.h"
+#include "collectors/verdict/tcp_listeners.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;

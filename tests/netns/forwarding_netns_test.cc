@@ -21,8 +21,8 @@
 #include <thread>
 #include <vector>
 
-#include "collectors/forwarding.h"
-#include "collectors/forwarding_watcher.h"
+#include "collectors/forwarding/forwarding.h"
+#include "collectors/forwarding/forwarding_watcher.h"
 #include "util/metrics.h"
 #include "util/status.h"
 

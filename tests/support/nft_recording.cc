@@ -7,7 +7,7 @@
 #include <tuple>
 #include <utility>
 
-#include "collectors/netlink/nf_docker.h"
+#include "collectors/netfilter/nf_docker.h"
 #include "collectors/netlink/nftables.h"
 
 namespace portmap::testing {

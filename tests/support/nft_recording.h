@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "collectors/netfilter.h"
+#include "collectors/netfilter/netfilter.h"
 #include "collectors/netlink/nf_ruleset.h"
 
 namespace portmap::testing {

@@ -15,9 +15,9 @@
 #include <regex>
 #include <sstream>
 
-#include "util/metrics.h"
 #include "exporter/diagnose/diagnose_format.h"
 #include "exporter/flags.h"
+#include "util/metrics.h"
 
 namespace portmap {
 namespace {

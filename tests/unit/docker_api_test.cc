@@ -24,8 +24,8 @@
 #include <string>
 #include <vector>
 
-#include "util/procfs.h"
 #include "tests/unit/fake_unix_server.h"
+#include "util/procfs.h"
 
 namespace portmap {
 

@@ -3,7 +3,7 @@
 // parentheses (99); proc_none/ has no dockerd; root/ has a pid file naming
 // 1300 and stale/ one naming 99 (not a dockerd).  btime is 1795550000 and
 // the tests use 100 ticks per second.
-#include "collectors/docker.h"
+#include "collectors/docker/docker.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>

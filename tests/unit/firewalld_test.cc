@@ -3,7 +3,7 @@
 // docker0 (bridge) and veth-c1 (a bridge port); procfs with firewalld as pid
 // 777 started 1234.56 s (at 100 Hz) after btime 1795550000; rootfs with a
 // firewalld.conf naming the iptables backend.  Plus the watcher's counting.
-#include "collectors/firewalld.h"
+#include "collectors/firewalld/firewalld.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>

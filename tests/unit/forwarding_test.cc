@@ -1,7 +1,7 @@
 // The forwarding collector on fixture trees (tests/fixtures/proc: the seed's
 // host, ip_forward = 1 at run time; tests/fixtures/sysctl/<case>: its boot
 // configuration), and the transition bookkeeping of the netconf watcher.
-#include "collectors/forwarding.h"
+#include "collectors/forwarding/forwarding.h"
 
 #include <gtest/gtest.h>
 #include <sys/socket.h>
@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "collectors/forwarding_watcher.h"
+#include "collectors/forwarding/forwarding_watcher.h"
 #include "util/metrics.h"
 
 namespace portmap {

@@ -1,6 +1,6 @@
 // The netfilter collector and the Docker model (nf_docker.h) over chains
 // decoded from the lab's recordings, through a fake source.
-#include "collectors/netfilter.h"
+#include "collectors/netfilter/netfilter.h"
 
 #include <gtest/gtest.h>
 #include <linux/netfilter.h>
@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "collectors/netlink/nf_docker.h"
+#include "collectors/netfilter/nf_docker.h"
 #include "collectors/netlink/nftables.h"
 #include "collectors/netlink/xtables.h"
 #include "tests/support/nft_recording.h"

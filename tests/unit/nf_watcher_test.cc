@@ -2,7 +2,7 @@
 // `fault.sh chain flush` and `fault.sh rules restore` ran, and while
 // `iptables -t nat -F DOCKER` flushed a kept chain (iptables-nft 1.8.9), and
 // the watcher itself against the real kernel when allowed.
-#include "collectors/netlink/nf_watcher.h"
+#include "collectors/netfilter/nf_watcher.h"
 
 #include <gtest/gtest.h>
 #include <linux/netfilter.h>

@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "collectors/netfilter.h"
+#include "collectors/netfilter/netfilter.h"
 
 namespace portmap {
 namespace {

@@ -1,7 +1,7 @@
 // The systemd-sysctl precedence rules, one fixture tree per rule.  Trees are
 // built in a temporary directory (symlinks, unreadable entries and CRLF are
 // awkward to keep in git).
-#include "collectors/sysctl_d.h"
+#include "collectors/forwarding/sysctl_d.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>

@@ -7,7 +7,7 @@
 //         [::ffff:127.0.0.1]:18085, [fd00::2]:18087; an ESTABLISHED pair
 //         [::1]:18084<->34968
 // no_ipv6/ holds the same tcp and no tcp6 (a kernel booted ipv6.disable=1).
-#include "collectors/tcp_listeners.h"
+#include "collectors/verdict/tcp_listeners.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

@@ -1,6 +1,6 @@
 // The verdict: its rules as a table (verdict_rules.h), the facts the
 // netfilter collector hands it, and the collector's series.
-#include "collectors/verdict.h"
+#include "collectors/verdict/verdict.h"
 
 #include <gtest/gtest.h>
 
@@ -10,9 +10,9 @@
 #include <string>
 
 #include "collectors/host_facts.h"
-#include "collectors/netfilter.h"
+#include "collectors/netfilter/netfilter.h"
 #include "collectors/published_ports.h"
-#include "collectors/verdict_rules.h"
+#include "collectors/verdict/verdict_rules.h"
 
 namespace portmap {
 namespace {

@@ -1,4 +1,4 @@
-#include "collectors/docker.h"
+#include "collectors/docker/docker.h"
 
 #include <unistd.h>
 

@@ -63,9 +63,9 @@
 
 #include "collectors/collector.h"
 #include "collectors/host_facts.h"
-#include "collectors/netlink/nf_docker.h"
+#include "collectors/netfilter/nf_docker.h"
+#include "collectors/netfilter/nf_watcher.h"
 #include "collectors/netlink/nf_ruleset.h"
-#include "collectors/netlink/nf_watcher.h"
 #include "collectors/netlink/socket.h"
 
 namespace portmap {

@@ -1,4 +1,4 @@
-#include "collectors/firewalld.h"
+#include "collectors/firewalld/firewalld.h"
 
 #include <unistd.h>
 

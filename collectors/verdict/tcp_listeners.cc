@@ -1,4 +1,4 @@
-#include "collectors/tcp_listeners.h"
+#include "collectors/verdict/tcp_listeners.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

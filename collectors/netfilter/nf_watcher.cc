@@ -1,4 +1,4 @@
-#include "collectors/netlink/nf_watcher.h"
+#include "collectors/netfilter/nf_watcher.h"
 
 #include <linux/netfilter.h>
 #include <linux/netfilter/nfnetlink.h>
@@ -7,7 +7,7 @@
 #include <cerrno>
 #include <utility>
 
-#include "collectors/netlink/nf_docker.h"
+#include "collectors/netfilter/nf_docker.h"
 
 namespace portmap {
 

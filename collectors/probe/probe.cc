@@ -1,4 +1,4 @@
-#include "collectors/probe.h"
+#include "collectors/probe/probe.h"
 
 #include <map>
 #include <regex>

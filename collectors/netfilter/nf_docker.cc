@@ -1,4 +1,4 @@
-#include "collectors/netlink/nf_docker.h"
+#include "collectors/netfilter/nf_docker.h"
 
 #include <algorithm>
 #include <map>

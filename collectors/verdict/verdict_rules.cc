@@ -1,4 +1,4 @@
-#include "collectors/verdict_rules.h"
+#include "collectors/verdict/verdict_rules.h"
 
 #include <span>
 

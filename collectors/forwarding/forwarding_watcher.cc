@@ -1,4 +1,4 @@
-#include "collectors/forwarding_watcher.h"
+#include "collectors/forwarding/forwarding_watcher.h"
 
 #include <linux/rtnetlink.h>
 #include <sys/socket.h>

@@ -54,7 +54,7 @@
 #include <memory>
 
 #include "collectors/collector.h"
-#include "collectors/forwarding_watcher.h"
+#include "collectors/forwarding/forwarding_watcher.h"
 
 namespace portmap {
 

@@ -1,4 +1,4 @@
-#include "collectors/firewalld_watcher.h"
+#include "collectors/firewalld/firewalld_watcher.h"
 
 #include <poll.h>
 #include <systemd/sd-bus.h>
@@ -11,7 +11,7 @@
 
 #include "collectors/dbus/bus.h"
 #include "collectors/dbus/decode.h"
-#include "collectors/firewalld_client.h"
+#include "collectors/firewalld/firewalld_client.h"
 
 namespace portmap {
 

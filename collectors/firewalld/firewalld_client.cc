@@ -1,4 +1,4 @@
-#include "collectors/firewalld_client.h"
+#include "collectors/firewalld/firewalld_client.h"
 
 #include <utility>
 

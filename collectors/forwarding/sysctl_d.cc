@@ -1,4 +1,4 @@
-#include "collectors/sysctl_d.h"
+#include "collectors/forwarding/sysctl_d.h"
 
 #include <fnmatch.h>
 #include <sys/stat.h>

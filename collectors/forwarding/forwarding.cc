@@ -1,4 +1,4 @@
-#include "collectors/forwarding.h"
+#include "collectors/forwarding/forwarding.h"
 
 #include <charconv>
 #include <span>
@@ -6,8 +6,8 @@
 #include <string_view>
 #include <vector>
 
+#include "collectors/forwarding/sysctl_d.h"
 #include "collectors/host_facts.h"
-#include "collectors/sysctl_d.h"
 #include "util/metrics.h"
 #include "util/procfs.h"
 

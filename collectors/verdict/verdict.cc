@@ -1,4 +1,4 @@
-#include "collectors/verdict.h"
+#include "collectors/verdict/verdict.h"
 
 #include <string>
 #include <utility>
@@ -6,8 +6,8 @@
 
 #include "collectors/host_facts.h"
 #include "collectors/published_ports.h"
-#include "collectors/tcp_listeners.h"
-#include "collectors/verdict_rules.h"
+#include "collectors/verdict/tcp_listeners.h"
+#include "collectors/verdict/verdict_rules.h"
 #include "util/metrics.h"
 
 namespace portmap {

@@ -56,9 +56,9 @@
 #include <vector>
 
 #include "collectors/collector.h"
-#include "collectors/firewalld_client.h"
-#include "collectors/firewalld_ports.h"
-#include "collectors/firewalld_watcher.h"
+#include "collectors/firewalld/firewalld_client.h"
+#include "collectors/firewalld/firewalld_ports.h"
+#include "collectors/firewalld/firewalld_watcher.h"
 #include "collectors/published_ports.h"
 
 namespace portmap {

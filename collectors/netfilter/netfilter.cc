@@ -1,4 +1,4 @@
-#include "collectors/netfilter.h"
+#include "collectors/netfilter/netfilter.h"
 
 #include <linux/netfilter.h>
 
@@ -10,7 +10,7 @@
 #include <utility>
 
 #include "collectors/host_facts.h"
-#include "collectors/netlink/nf_docker.h"
+#include "collectors/netfilter/nf_docker.h"
 #include "collectors/netlink/nftables.h"
 #include "collectors/netlink/xtables.h"
 #include "collectors/published_ports.h"

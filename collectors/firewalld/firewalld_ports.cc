@@ -1,4 +1,4 @@
-#include "collectors/firewalld_ports.h"
+#include "collectors/firewalld/firewalld_ports.h"
 
 #include <algorithm>
 #include <charconv>
