@@ -70,5 +70,28 @@ TEST_F(ProcfsTest, ListDirSortedWithoutDots) {
   EXPECT_EQ(names, (std::vector<std::string>{"a", "b"}));
 }
 
+// A process's start time, on the docker collector's fixture tree: btime
+// 1795550000, 100 ticks per second; the comm of 99 has spaces and parentheses.
+Paths DockerFixture() {
+  Paths p;
+  p.procfs = std::string(PORTMAP_FIXTURES) + "/docker/proc";
+  return p;
+}
+
+TEST(ProcessStartTimeTest, StarttimeTicksPlusBtime) {
+  double seconds = 0;
+  ASSERT_TRUE(ProcessStartTimeSeconds(DockerFixture(), 1200, 100, &seconds).ok());
+  EXPECT_DOUBLE_EQ(seconds, 1795550000 + 500.0);
+  // comm "(a (weird) name)": fields are counted after the last ')'.
+  ASSERT_TRUE(ProcessStartTimeSeconds(DockerFixture(), 99, 100, &seconds).ok());
+  EXPECT_DOUBLE_EQ(seconds, 1795550000 + 9.0);
+}
+
+TEST(ProcessStartTimeTest, MissingProcessIsNotFound) {
+  double seconds = 0;
+  EXPECT_EQ(ProcessStartTimeSeconds(DockerFixture(), 4242, 100, &seconds).code,
+            ReadResult::Code::kNotFound);
+}
+
 }  // namespace
 }  // namespace portmap

@@ -24,7 +24,7 @@
 #include <string>
 #include <vector>
 
-#include "tests/unit/fake_unix_server.h"
+#include "tests/unit/collectors/fake_unix_server.h"
 #include "util/procfs.h"
 
 namespace portmap {

@@ -3,13 +3,13 @@
 // started on one end of a socketpair is enough — it never sends anything, and
 // sd_bus_message_seal() turns an appended message into a readable one, in the
 // same wire format as a reply from firewalld.
+#include "collectors/dbus/decode.h"
+
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
-
-#include "collectors/dbus/decode.h"
 
 namespace portmap::dbus {
 namespace {

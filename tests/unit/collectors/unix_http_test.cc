@@ -12,7 +12,7 @@
 #include <string>
 #include <thread>
 
-#include "tests/unit/fake_unix_server.h"
+#include "tests/unit/collectors/fake_unix_server.h"
 
 namespace portmap {
 namespace {

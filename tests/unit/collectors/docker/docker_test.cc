@@ -23,21 +23,6 @@ Paths FixturePaths(const std::string& proc, const std::string& root) {
   return p;
 }
 
-TEST(ProcessStartTimeTest, StarttimeTicksPlusBtime) {
-  double seconds = 0;
-  ASSERT_TRUE(ProcessStartTimeSeconds(FixturePaths("proc", "root"), 1200, 100, &seconds).ok());
-  EXPECT_DOUBLE_EQ(seconds, 1795550000 + 500.0);
-  // comm "(a (weird) name)": fields are counted after the last ')'.
-  ASSERT_TRUE(ProcessStartTimeSeconds(FixturePaths("proc", "root"), 99, 100, &seconds).ok());
-  EXPECT_DOUBLE_EQ(seconds, 1795550000 + 9.0);
-}
-
-TEST(ProcessStartTimeTest, MissingProcessIsNotFound) {
-  double seconds = 0;
-  EXPECT_EQ(ProcessStartTimeSeconds(FixturePaths("proc", "root"), 4242, 100, &seconds).code,
-            ReadResult::Code::kNotFound);
-}
-
 TEST(FindDockerdTest, PidFileFirst) {
   int64_t pid = 0;
   ASSERT_TRUE(FindDockerd(FixturePaths("proc", "root"), "/var/run/docker.pid", &pid).ok());

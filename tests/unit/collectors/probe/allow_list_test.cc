@@ -1,12 +1,12 @@
 // ProbeAllowList (--probe.allow): names, networks, single addresses,
 // IPv4-mapped IPv6, and the errors for malformed entries.
+#include "collectors/probe/allow_list.h"
+
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
-
-#include "collectors/probe/allow_list.h"
 
 namespace portmap {
 namespace {
