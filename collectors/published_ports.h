@@ -1,12 +1,13 @@
 // PublishedPorts: the ports Docker publishes on this host, for collectors
-// that check each one against their own view (firewalld's zones now; the
-// probes and the verdict next).
+// that check each one against their own view: firewalld's zones, the
+// probes, the verdict.
 //
 // They come from nat DOCKER's DNAT rules, in both iptables backends, and are
 // REMEMBERED for the exporter's lifetime: a firewalld start wipes those rules
 // at exactly the moment "is 5000/tcp open in the zone?" matters, so a port
 // that vanished from the kernel is still checked.  The memory is fed by a
-// read when the exporter starts, by every netfilter scrape, and by Read().
+// read when the exporter starts (Read()) and by every netfilter scrape;
+// collectors read it with Remembered(), so a scrape reads the rules once.
 // An exporter started after a wipe cannot know the ports until Docker
 // rebuilds its rules (discovery through the Docker Engine API closes that
 // gap).  Ports are never forgotten: a port unpublished on purpose keeps being

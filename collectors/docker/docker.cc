@@ -23,10 +23,10 @@ class DockerCollector : public Collector {
 
   Status Collect(const ScrapeContext& /*ctx*/,
                  std::vector<prometheus::MetricFamily>* out) override {
-    auto up = MakeFamily("portmap_dockerd_up",
+    auto up = MakeFamily(kMetricDockerdUp,
                          "Whether a dockerd process is running (pid file, else a /proc scan).",
                          MetricType::Gauge);
-    auto start = MakeFamily("portmap_dockerd_start_time_seconds",
+    auto start = MakeFamily(kMetricDockerdStartTimeSeconds,
                             "Start time of the dockerd process, Unix seconds.", MetricType::Gauge);
     int64_t pid = 0;
     ReadResult r = FindDockerd(paths_, pidfile_, &pid);

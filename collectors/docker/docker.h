@@ -33,6 +33,10 @@
 
 namespace portmap {
 
+// Metric names the diagnose report reads back (exporter/diagnose/diagnose.cc).
+inline constexpr char kMetricDockerdUp[] = "portmap_dockerd_up";
+inline constexpr char kMetricDockerdStartTimeSeconds[] = "portmap_dockerd_start_time_seconds";
+
 inline constexpr char kDockerdComm[] = "dockerd";
 
 std::unique_ptr<Collector> NewDockerCollector(const CollectorOptions& options);

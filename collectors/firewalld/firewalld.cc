@@ -21,25 +21,25 @@ namespace {
 // The calls of one scrape, with the families they fill.
 struct Families {
   prometheus::MetricFamily up =
-      MakeFamily("portmap_firewalld_up",
+      MakeFamily(kMetricFirewalldUp,
                  "Whether firewalld owns its D-Bus name and reports state RUNNING (0 when absent).",
                  MetricType::Gauge);
   prometheus::MetricFamily info = MakeFamily(
-      "portmap_firewalld_info", "firewalld's version, firewall backend and default zone; always 1.",
+      kMetricFirewalldInfo, "firewalld's version, firewall backend and default zone; always 1.",
       MetricType::Gauge);
   prometheus::MetricFamily start = MakeFamily(
-      "portmap_firewalld_start_time_seconds",
+      kMetricFirewalldStartTimeSeconds,
       "Start time of the process owning firewalld's D-Bus name, Unix seconds.", MetricType::Gauge);
   prometheus::MetricFamily zones = MakeFamily(
-      "portmap_firewalld_interface_zone_info",
+      kMetricFirewalldInterfaceZoneInfo,
       "The firewalld zone an interface's traffic is handled by (the default zone when unbound).",
       MetricType::Gauge);
   prometheus::MetricFamily allowed = MakeFamily(
-      "portmap_firewalld_port_allowed",
+      kMetricFirewalldPortAllowed,
       "Whether firewalld's zone (of an uplink) lets new connections to this published port in.",
       MetricType::Gauge);
   prometheus::MetricFamily approximate =
-      MakeFamily("portmap_firewalld_port_allowed_approximate",
+      MakeFamily(kMetricFirewalldPortAllowedApproximate,
                  "1 when a rich rule or forward-port in the zone could change the "
                  "port_allowed verdict, which ignores them.",
                  MetricType::Gauge);
@@ -312,9 +312,9 @@ std::string BackendFromConf(const std::string& conf) {
 std::unique_ptr<Collector> NewFirewalldCollector(const CollectorOptions& options) {
   PublishedPortsFn ports;
   if (options.published_ports) {
-    ports = [book = options.published_ports](Clock::time_point deadline) {
-      return book->Read(deadline);
-    };
+    // What the netfilter collector's reads remembered (this scrape's, when it
+    // ran first, else the last one's): nf_tables is read once per scrape.
+    ports = [book = options.published_ports](Clock::time_point) { return book->Remembered(); };
   }
   return NewFirewalldCollectorWith(options, NewSdBusFirewalldClient(),
                                    options.watch_events ? std::make_unique<FirewalldWatcher>()

@@ -38,9 +38,11 @@
 //   portmap_firewalld_watcher_listening        1 while subscribed
 //
 // Published ports come from CollectorOptions::published_ports
-// (published_ports.h): nat DOCKER's DNAT rules, remembered, so a port is
-// still checked after firewalld's start wiped the rule that published it.
-// Without them (a test's options), no port series are exported.
+// (collectors/published_ports.h): what the reads of nat DOCKER's DNAT rules
+// (at start, then the netfilter collector's each scrape) remembered, so a
+// port is still checked after firewalld's start wiped the rule that
+// published it, and this collector reads no rules itself.  Without them (a
+// test's options), no port series are exported.
 //
 // A stopped (SIGSTOP) or wedged firewalld makes the first call time out at
 // the deadline: the scrape answers, with success 0 for this collector, and
@@ -62,6 +64,15 @@
 #include "collectors/published_ports.h"
 
 namespace portmap {
+
+// Metric names the diagnose report reads back (exporter/diagnose/diagnose.cc).
+inline constexpr char kMetricFirewalldUp[] = "portmap_firewalld_up";
+inline constexpr char kMetricFirewalldInfo[] = "portmap_firewalld_info";
+inline constexpr char kMetricFirewalldInterfaceZoneInfo[] = "portmap_firewalld_interface_zone_info";
+inline constexpr char kMetricFirewalldPortAllowed[] = "portmap_firewalld_port_allowed";
+inline constexpr char kMetricFirewalldPortAllowedApproximate[] =
+    "portmap_firewalld_port_allowed_approximate";
+inline constexpr char kMetricFirewalldStartTimeSeconds[] = "portmap_firewalld_start_time_seconds";
 
 // Which ports to check, read at scrape time within the scrape's deadline.
 using PublishedPortsFn = std::function<std::vector<PublishedPortRef>(Clock::time_point deadline)>;

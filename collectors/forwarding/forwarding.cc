@@ -51,7 +51,7 @@ class ForwardingCollector : public Collector {
       : paths_(options.paths), events_(std::move(events)) {}
 
   Status Collect(const ScrapeContext& ctx, std::vector<prometheus::MetricFamily>* out) override {
-    auto global = MakeFamily("portmap_ip_forward_enabled",
+    auto global = MakeFamily(kMetricIpForwardEnabled,
                              "Whether the kernel forwards packets of this IP family (the runtime "
                              "value of net.ipv4.ip_forward / net.ipv6.conf.all.forwarding).",
                              MetricType::Gauge);
@@ -113,11 +113,11 @@ class ForwardingCollector : public Collector {
   }
 
   void CollectPersisted(std::vector<prometheus::MetricFamily>* out) const {
-    auto persisted = MakeFamily("portmap_ip_forward_persisted",
+    auto persisted = MakeFamily(kMetricIpForwardPersisted,
                                 "Whether the boot-time sysctl configuration (systemd-sysctl "
                                 "precedence) enables forwarding for this IP family; 0 when unset.",
                                 MetricType::Gauge);
-    auto info = MakeFamily("portmap_ip_forward_persisted_info",
+    auto info = MakeFamily(kMetricIpForwardPersistedInfo,
                            "The boot-time assignment that wins for this family's forwarding "
                            "switch; file=\"\" and value=\"\" when no file sets it.",
                            MetricType::Gauge);

@@ -2,7 +2,8 @@
 //
 // A published port reaches its container only if the host forwards: with
 // net.ipv4.ip_forward = 0 a connection from another host times out while the
-// same port still answers on the Docker host itself (the seed's third cause).
+// same port still answers on the Docker host itself (the third classic cause: forwarding switched
+// off by a network restart).
 //
 // Exports, read at scrape time under --path.procfs:
 //   portmap_ip_forward_enabled{family}                 net/ipv4/ip_forward,
@@ -57,6 +58,11 @@
 #include "collectors/forwarding/forwarding_watcher.h"
 
 namespace portmap {
+
+// Metric names the diagnose report reads back (exporter/diagnose/diagnose.cc).
+inline constexpr char kMetricIpForwardEnabled[] = "portmap_ip_forward_enabled";
+inline constexpr char kMetricIpForwardPersisted[] = "portmap_ip_forward_persisted";
+inline constexpr char kMetricIpForwardPersistedInfo[] = "portmap_ip_forward_persisted_info";
 
 inline constexpr size_t kMaxConfigErrorSeries = 32;
 

@@ -172,12 +172,12 @@ class NetfilterCollector : public Collector {
   }
 
   static void Emit(const DockerView& view, std::vector<prometheus::MetricFamily>* out) {
-    auto present = MakeFamily("portmap_netfilter_chain_present",
+    auto present = MakeFamily(kMetricNetfilterChainPresent,
                               "Whether a chain Docker needs exists (0: expected but missing, as "
                               "after firewalld's flush).",
                               MetricType::Gauge);
     auto rules =
-        MakeFamily("portmap_netfilter_chain_rules",
+        MakeFamily(kMetricNetfilterChainRules,
                    "Rules in a Docker chain, as `iptables -S` counts them.", MetricType::Gauge);
     auto packets = MakeFamily("portmap_netfilter_chain_packets_total",
                               "Packets matched by a Docker chain's rules (summed rule counters).",
@@ -185,12 +185,12 @@ class NetfilterCollector : public Collector {
     auto bytes = MakeFamily("portmap_netfilter_chain_bytes_total",
                             "Bytes matched by a Docker chain's rules (summed rule counters).",
                             MetricType::Counter);
-    auto policy = MakeFamily("portmap_netfilter_chain_policy_accept",
+    auto policy = MakeFamily(kMetricNetfilterChainPolicyAccept,
                              "Whether a base chain Docker depends on (filter FORWARD) has policy "
                              "ACCEPT (1) or DROP (0).",
                              MetricType::Gauge);
     auto ports =
-        MakeFamily("portmap_published_port_info",
+        MakeFamily(kMetricPublishedPortInfo,
                    "A port published by a DNAT rule in the nat DOCKER chain.", MetricType::Gauge);
     for (const DockerChainState& c : view.chains) {
       AddSample(&present, ChainLabels(c.key), c.present ? 1 : 0);

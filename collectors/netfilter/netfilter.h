@@ -3,9 +3,9 @@
 // The DOCKER chains decide whether a published port can be reached from
 // outside, and they disappear when firewalld starts or reloads after dockerd.
 // Read straight from the kernel at scrape time, never by exec'ing iptables:
-//   backend="nftables"  nf_tables over netlink (netlink/nftables.h): the
+//   backend="nftables"  nf_tables over netlink (collectors/netlink/nftables.h): the
 //                       rules iptables-nft writes, ip and ip6 families
-//   backend="legacy"    x_tables over getsockopt (netlink/xtables.h), IPv4,
+//   backend="legacy"    x_tables over getsockopt (collectors/netlink/xtables.h), IPv4,
 //                       only tables listed in <procfs>/self/net/ip_tables_names
 // Both can hold rules at once (the "iptables-legacy tables present" mix-up);
 // both are reported.  Only nat and filter are read, and in them only the
@@ -27,7 +27,7 @@
 //                                         1 per DNAT rule in nat DOCKER
 //
 // From the nf_tables event watcher started with the collector
-// (netlink/nf_watcher.h), since the exporter started:
+// (nf_watcher.h), since the exporter started:
 //   portmap_netfilter_ruleset_changes_total  commits (NFT_MSG_NEWGEN)
 //   portmap_netfilter_chain_deletions_total{family,table,chain}
 //                                         deletions of watched chains, 0 for
@@ -70,6 +70,12 @@
 
 namespace portmap {
 
+// Metric names the diagnose report reads back (exporter/diagnose/diagnose.cc).
+inline constexpr char kMetricNetfilterChainRules[] = "portmap_netfilter_chain_rules";
+inline constexpr char kMetricNetfilterChainPresent[] = "portmap_netfilter_chain_present";
+inline constexpr char kMetricNetfilterChainPolicyAccept[] = "portmap_netfilter_chain_policy_accept";
+inline constexpr char kMetricPublishedPortInfo[] = "portmap_published_port_info";
+
 // Where the collector's chains come from: the kernel, or a fake in tests.
 // Each read returns the chains IsDockerRelevantChain() selects (a source may
 // return more) of nat and filter, or an errno-carrying status.
@@ -95,7 +101,7 @@ std::unique_ptr<Collector> NewNetfilterCollectorWithSource(
     std::unique_ptr<NetfilterSource> source, std::unique_ptr<NetfilterEvents> events = nullptr,
     std::shared_ptr<PublishedPorts> published = nullptr);
 
-// The facts the verdict needs from Docker's IPv4 rules (host_facts.h).
+// The facts the verdict needs from Docker's IPv4 rules (collectors/host_facts.h).
 NetfilterFacts NetfilterFactsOf(const DockerView& view);
 
 }  // namespace portmap

@@ -68,9 +68,9 @@ void AppendProbeFamilies(std::string_view vantage, const std::vector<ProbeRecord
   auto success = MakeFamily("portmap_probe_success",
                             "Whether the TCP connect to the target succeeded.", MetricType::Gauge);
   auto seconds =
-      MakeFamily("portmap_probe_connect_seconds",
+      MakeFamily(kMetricProbeConnectSeconds,
                  "How long the TCP connect took until its outcome, in seconds.", MetricType::Gauge);
-  auto outcome = MakeFamily("portmap_probe_outcome",
+  auto outcome = MakeFamily(kMetricProbeOutcome,
                             "The TCP connect's outcome: 1 on the current one (connected, refused, "
                             "unreachable, timeout, error), 0 on the others.",
                             MetricType::Gauge);

@@ -27,6 +27,10 @@
 
 namespace portmap {
 
+// Metric names the diagnose report reads back (exporter/diagnose/diagnose.cc).
+inline constexpr char kMetricProbeConnectSeconds[] = "portmap_probe_connect_seconds";
+inline constexpr char kMetricProbeOutcome[] = "portmap_probe_outcome";
+
 // Upper bounds, in seconds: loopback connects take tens of microseconds, a
 // congested WAN a second; timeouts are not observed.
 inline constexpr double kConnectBuckets[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,

@@ -55,11 +55,11 @@ class VerdictCollector : public Collector {
       return Status::NoData("no facts or published ports to judge");
     }
     auto reachable = MakeFamily(
-        "portmap_published_port_reachable_predicted",
+        kMetricPublishedPortReachablePredicted,
         "Whether, from the host's state alone, a connection from another host to this published "
         "port would get through (1) or not (0); absent when not enough is known.",
         MetricType::Gauge);
-    auto blocked = MakeFamily("portmap_published_port_blocked",
+    auto blocked = MakeFamily(kMetricPublishedPortBlocked,
                               "1 for each cause that cuts this published port off from other "
                               "hosts, 0 for each cause checked that does not.",
                               MetricType::Gauge);

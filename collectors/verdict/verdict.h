@@ -3,7 +3,7 @@
 // Docker host names the cause of "answers here, times out from elsewhere".
 //
 // Exports, for every published port Docker publishes (or did since the
-// exporter started: published_ports.h):
+// exporter started: collectors/published_ports.h):
 //   portmap_published_port_reachable_predicted{proto,host_port}  1/0
 //   portmap_published_port_blocked{proto,host_port,cause}         1 for each
 //       cause that cuts the port off, 0 for each cause evaluated that does
@@ -12,7 +12,7 @@
 //       known cause already blocks.
 //
 // It judges what the other collectors recorded in the same scrape
-// (host_facts.h: forwarding, netfilter, firewalld), so it runs after them
+// (collectors/host_facts.h: forwarding, netfilter, firewalld), so it runs after them
 // (CollectorPhase::kJudge), plus one read of its own: who listens on each
 // port (<procfs>/net/tcp, tcp_listeners.h) — docker-proxy keeps a port
 // reachable when its DNAT rule is gone.
@@ -25,6 +25,11 @@
 #include "collectors/collector.h"
 
 namespace portmap {
+
+// Metric names the diagnose report reads back (exporter/diagnose/diagnose.cc).
+inline constexpr char kMetricPublishedPortReachablePredicted[] =
+    "portmap_published_port_reachable_predicted";
+inline constexpr char kMetricPublishedPortBlocked[] = "portmap_published_port_blocked";
 
 std::unique_ptr<Collector> NewVerdictCollector(const CollectorOptions& options);
 

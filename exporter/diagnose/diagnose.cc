@@ -7,6 +7,13 @@
 #include <set>
 #include <utility>
 
+#include "collectors/docker/docker.h"
+#include "collectors/firewalld/firewalld.h"
+#include "collectors/forwarding/forwarding.h"
+#include "collectors/netfilter/netfilter.h"
+#include "collectors/probe/probe_metrics.h"
+#include "collectors/verdict/verdict.h"
+
 namespace portmap {
 
 namespace {
@@ -21,7 +28,7 @@ const MetricFamily* Find(const std::vector<MetricFamily>& families, const std::s
   return nullptr;
 }
 
-std::string Label(const ClientMetric& m, const std::string& name) {
+std::string LabelValue(const ClientMetric& m, const std::string& name) {
   for (const auto& l : m.label) {
     if (l.name == name) return l.value;
   }
@@ -53,7 +60,7 @@ std::optional<double> One(const std::vector<MetricFamily>& families, const std::
                           const std::string& key = "", const std::string& want = "") {
   std::optional<double> out;
   Each(families, name, [&](const ClientMetric& m, double v) {
-    if (!out && (key.empty() || Label(m, key) == want)) out = v;
+    if (!out && (key.empty() || LabelValue(m, key) == want)) out = v;
   });
   return out;
 }
@@ -71,27 +78,29 @@ int TargetPort(const std::string& target) {
 }
 
 void ReadFirewalld(const std::vector<MetricFamily>& fam, FirewalldSection* fw) {
-  if (auto up = One(fam, "portmap_firewalld_up")) fw->up = *up != 0;
-  Each(fam, "portmap_firewalld_info", [&](const ClientMetric& m, double) {
-    fw->version = Label(m, "version");
-    fw->backend = Label(m, "backend");
-    fw->default_zone = Label(m, "default_zone");
+  if (auto up = One(fam, kMetricFirewalldUp)) fw->up = *up != 0;
+  Each(fam, kMetricFirewalldInfo, [&](const ClientMetric& m, double) {
+    fw->version = LabelValue(m, "version");
+    fw->backend = LabelValue(m, "backend");
+    fw->default_zone = LabelValue(m, "default_zone");
   });
-  Each(fam, "portmap_firewalld_interface_zone_info", [&](const ClientMetric& m, double) {
-    fw->zones.push_back({Label(m, "interface"), Label(m, "zone")});
+  Each(fam, kMetricFirewalldInterfaceZoneInfo, [&](const ClientMetric& m, double) {
+    fw->zones.push_back({LabelValue(m, "interface"), LabelValue(m, "zone")});
   });
   std::map<std::tuple<std::string, int, std::string>, bool> approximate;
-  Each(fam, "portmap_firewalld_port_allowed_approximate", [&](const ClientMetric& m, double v) {
-    approximate[{Label(m, "proto"), ToPort(Label(m, "port")), Label(m, "zone")}] = v != 0;
+  Each(fam, kMetricFirewalldPortAllowedApproximate, [&](const ClientMetric& m, double v) {
+    approximate[{LabelValue(m, "proto"), ToPort(LabelValue(m, "port")), LabelValue(m, "zone")}] =
+        v != 0;
   });
-  Each(fam, "portmap_firewalld_port_allowed", [&](const ClientMetric& m, double v) {
-    PortInZone p{Label(m, "proto"), Label(m, "zone"), ToPort(Label(m, "port")), v != 0, false};
+  Each(fam, kMetricFirewalldPortAllowed, [&](const ClientMetric& m, double v) {
+    PortInZone p{LabelValue(m, "proto"), LabelValue(m, "zone"), ToPort(LabelValue(m, "port")),
+                 v != 0, false};
     p.approximate = approximate[{p.proto, p.port, p.zone}];
     fw->ports.push_back(p);
   });
-  fw->start_time = One(fam, "portmap_firewalld_start_time_seconds");
-  fw->dockerd_start_time = One(fam, "portmap_dockerd_start_time_seconds");
-  if (auto up = One(fam, "portmap_dockerd_up")) fw->dockerd_up = *up != 0;
+  fw->start_time = One(fam, kMetricFirewalldStartTimeSeconds);
+  fw->dockerd_start_time = One(fam, kMetricDockerdStartTimeSeconds);
+  if (auto up = One(fam, kMetricDockerdUp)) fw->dockerd_up = *up != 0;
   if (fw->start_time && fw->dockerd_start_time) {
     fw->started_after_dockerd = *fw->start_time > *fw->dockerd_start_time;
   }
@@ -104,26 +113,30 @@ void ReadFirewalld(const std::vector<MetricFamily>& fam, FirewalldSection* fw) {
 
 void ReadDocker(const std::vector<MetricFamily>& fam, DockerSection* d) {
   std::map<std::tuple<std::string, std::string, std::string, std::string>, int> rules;
-  Each(fam, "portmap_netfilter_chain_rules", [&](const ClientMetric& m, double v) {
-    rules[{Label(m, "backend"), Label(m, "family"), Label(m, "table"), Label(m, "chain")}] =
-        static_cast<int>(v);
+  Each(fam, kMetricNetfilterChainRules, [&](const ClientMetric& m, double v) {
+    rules[{LabelValue(m, "backend"), LabelValue(m, "family"), LabelValue(m, "table"),
+           LabelValue(m, "chain")}] = static_cast<int>(v);
   });
-  Each(fam, "portmap_netfilter_chain_present", [&](const ClientMetric& m, double v) {
-    ChainState c{
-        Label(m, "backend"), Label(m, "family"), Label(m, "table"), Label(m, "chain"), v != 0,
-        std::nullopt};
+  Each(fam, kMetricNetfilterChainPresent, [&](const ClientMetric& m, double v) {
+    ChainState c{LabelValue(m, "backend"),
+                 LabelValue(m, "family"),
+                 LabelValue(m, "table"),
+                 LabelValue(m, "chain"),
+                 v != 0,
+                 std::nullopt};
     if (auto it = rules.find({c.backend, c.family, c.table, c.chain}); it != rules.end()) {
       c.rules = it->second;
     }
     d->chains.push_back(c);
   });
-  Each(fam, "portmap_netfilter_chain_policy_accept", [&](const ClientMetric& m, double v) {
-    d->forward_policies.push_back({Label(m, "backend"), Label(m, "family"), v != 0});
+  Each(fam, kMetricNetfilterChainPolicyAccept, [&](const ClientMetric& m, double v) {
+    d->forward_policies.push_back({LabelValue(m, "backend"), LabelValue(m, "family"), v != 0});
   });
-  Each(fam, "portmap_published_port_info", [&](const ClientMetric& m, double) {
-    d->published.push_back({Label(m, "proto"), Label(m, "host_ip"), Label(m, "container_ip"),
-                            Label(m, "backend"), ToPort(Label(m, "host_port")),
-                            ToPort(Label(m, "container_port"))});
+  Each(fam, kMetricPublishedPortInfo, [&](const ClientMetric& m, double) {
+    d->published.push_back({LabelValue(m, "proto"), LabelValue(m, "host_ip"),
+                            LabelValue(m, "container_ip"), LabelValue(m, "backend"),
+                            ToPort(LabelValue(m, "host_port")),
+                            ToPort(LabelValue(m, "container_port"))});
   });
   std::sort(d->chains.begin(), d->chains.end(), [](const auto& a, const auto& b) {
     return std::tie(a.backend, a.family, a.table, a.chain) <
@@ -140,12 +153,12 @@ void ReadDocker(const std::vector<MetricFamily>& fam, DockerSection* d) {
 }
 
 void ReadForwarding(const std::vector<MetricFamily>& fam, ForwardingSection* f) {
-  if (auto v = One(fam, "portmap_ip_forward_enabled", "family", "ipv4")) f->runtime = *v != 0;
-  if (auto v = One(fam, "portmap_ip_forward_persisted", "family", "ipv4")) f->persisted = *v != 0;
-  Each(fam, "portmap_ip_forward_persisted_info", [&](const ClientMetric& m, double) {
-    if (Label(m, "family") != "ipv4") return;
-    f->persisted_file = Label(m, "file");
-    f->persisted_value = Label(m, "value");
+  if (auto v = One(fam, kMetricIpForwardEnabled, "family", "ipv4")) f->runtime = *v != 0;
+  if (auto v = One(fam, kMetricIpForwardPersisted, "family", "ipv4")) f->persisted = *v != 0;
+  Each(fam, kMetricIpForwardPersistedInfo, [&](const ClientMetric& m, double) {
+    if (LabelValue(m, "family") != "ipv4") return;
+    f->persisted_file = LabelValue(m, "file");
+    f->persisted_value = LabelValue(m, "value");
   });
 }
 
@@ -238,23 +251,23 @@ int CauseRank(const std::string& cause) {
 void ReadVerdict(const std::vector<MetricFamily>& fam, Report* r) {
   std::map<std::pair<int, std::string>, PortReport> ports;
   auto port_of = [&](const ClientMetric& m) -> PortReport* {
-    const int port = ToPort(Label(m, "host_port"));
+    const int port = ToPort(LabelValue(m, "host_port"));
     if (!Wanted(r->only_ports, port)) return nullptr;
-    PortReport& p = ports[{port, Label(m, "proto")}];
+    PortReport& p = ports[{port, LabelValue(m, "proto")}];
     p.port = port;
-    p.proto = Label(m, "proto");
+    p.proto = LabelValue(m, "proto");
     return &p;
   };
-  Each(fam, "portmap_published_port_reachable_predicted", [&](const ClientMetric& m, double v) {
+  Each(fam, kMetricPublishedPortReachablePredicted, [&](const ClientMetric& m, double v) {
     if (PortReport* p = port_of(m)) p->reachable = v != 0;
   });
-  Each(fam, "portmap_published_port_blocked", [&](const ClientMetric& m, double v) {
+  Each(fam, kMetricPublishedPortBlocked, [&](const ClientMetric& m, double v) {
     PortReport* p = port_of(m);
     if (p == nullptr) return;
     if (v != 0) {
-      p->causes.push_back(Explain(Label(m, "cause"), p->proto, p->port, *r));
+      p->causes.push_back(Explain(LabelValue(m, "cause"), p->proto, p->port, *r));
     } else {
-      p->checked.push_back(Label(m, "cause"));
+      p->checked.push_back(LabelValue(m, "cause"));
     }
   });
   // A port Docker publishes that the verdict did not judge (collector off).
@@ -266,7 +279,7 @@ void ReadVerdict(const std::vector<MetricFamily>& fam, Report* r) {
   }
   for (auto& [key, p] : ports) {
     std::sort(p.checked.begin(), p.checked.end());
-    // The verdict's own order (verdict_rules.h), whatever the samples' order.
+    // The verdict's own order (collectors/verdict/verdict_rules.h), whatever the samples' order.
     std::sort(p.causes.begin(), p.causes.end(),
               [](const auto& a, const auto& b) { return CauseRank(a.cause) < CauseRank(b.cause); });
     r->ports.push_back(std::move(p));
@@ -297,12 +310,12 @@ Report BuildReport(const std::vector<MetricFamily>& families,
   ReadDocker(families, &r.docker);
   ReadForwarding(families, &r.forwarding);
   std::map<std::string, double> seconds;
-  Each(families, "portmap_probe_connect_seconds",
-       [&](const ClientMetric& m, double v) { seconds[Label(m, "target")] = v; });
-  Each(families, "portmap_probe_outcome", [&](const ClientMetric& m, double v) {
-    const std::string target = Label(m, "target");
+  Each(families, kMetricProbeConnectSeconds,
+       [&](const ClientMetric& m, double v) { seconds[LabelValue(m, "target")] = v; });
+  Each(families, kMetricProbeOutcome, [&](const ClientMetric& m, double v) {
+    const std::string target = LabelValue(m, "target");
     if (v == 0 || !Wanted(only_ports, TargetPort(target))) return;
-    ProbeResult p{target, Label(m, "outcome"), std::nullopt};
+    ProbeResult p{target, LabelValue(m, "outcome"), std::nullopt};
     if (auto it = seconds.find(target); it != seconds.end()) p.seconds = it->second;
     r.probes.push_back(p);
   });

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# lab.alerts (issue 7): the whole alerting chain, live, for each of the seed's causes.
+# lab.alerts: the whole alerting chain, live, for each of the classic causes.
 #
 #   exporter `host`   in dockerhost (vantage local), watching the lab's kernel and a real
 #                     firewalld on a private bus

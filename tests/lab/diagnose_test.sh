@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# lab.diagnose (issue 8): `portmap_exporter diagnose` inside the lab's
+# lab.diagnose: `portmap_exporter diagnose` inside the lab's
 # dockerhost, for each state, compared (text and JSON, normalised) with the
 # golden files in tests/fixtures/diagnose/lab/:
 #

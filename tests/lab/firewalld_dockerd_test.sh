@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# lab.firewalld.dockerd (issue 5, last scenario): a real firewalld (Debian
+# lab.firewalld.dockerd: a real firewalld (Debian
 # 1.3, iptables backend) on a private bus in dockerhost (firewalld.sh), started
 # FIRST, then a real dockerd (docker.io 20.10, dockerd.sh) whose
 # DBUS_SYSTEM_BUS_ADDRESS is that private bus, so dockerd registers with
@@ -20,7 +20,7 @@
 #   - firewalld started before dockerd (the healthy order):
 #     portmap_firewalld_start_time_seconds < portmap_dockerd_start_time_seconds;
 #   - before and after: the probe collector, with targets from the Docker
-#     Engine API only (issue 6's opt-in discovery; netfilter discovery off),
+#     Engine API only (the opt-in discovery; netfilter discovery off),
 #     connects 8080 on 127.0.0.1 and the uplink address, and the verdict
 #     predicts 8080 reachable.
 # `nft monitor` runs in dockerhost across the reload; its log is summarised
@@ -90,7 +90,7 @@ lab_docker_web_published published
 published+=" backend=\"$backend\""
 
 # --- the exporter ----------------------------------------------------------------
-# Probe targets from the Docker Engine API alone (issue 6's opt-in discovery):
+# Probe targets from the Docker Engine API alone (the opt-in discovery):
 # the netfilter discovery is off, so a probe of 8080 proves the API was read.
 cat >"$work/portmap.yml" <<EOF
 discovery:

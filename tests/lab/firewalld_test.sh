@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# lab.firewalld (issue 5): a real firewalld (Debian 1.3) on a private system
+# lab.firewalld: a real firewalld (Debian 1.3) on a private system
 # bus inside the lab's dockerhost namespace (firewalld.sh), watched by the
 # exporter over D-Bus: up, info, start time against dockerd's, the zone of the
 # uplink, the published port 5000/tcp closed then opened, reload and restart
@@ -94,7 +94,7 @@ for spec in "nat DOCKER" "filter DOCKER" "filter DOCKER-USER" "filter DOCKER-ISO
   fi
 done
 
-# The netfilter collector (issue 4) sees the same wipe, when it is built in.
+# The netfilter collector sees the same wipe, when it is built in.
 nat_docker='backend="nftables" family="ipv4" table="nat" chain="DOCKER"'
 case $(value portmap_netfilter_chain_present "$nat_docker") in
   missing) echo "  (no netfilter collector in this exporter: chain_present not checked)" ;;

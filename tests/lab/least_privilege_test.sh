@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# lab.least_privilege (issue 9): the exporter as `nobody` inside the lab's
+# lab.least_privilege: the exporter as `nobody` inside the lab's
 # dockerhost, started by setpriv with ambient capabilities, as the systemd
 # unit (deploy/portmap_exporter.service) starts it.  Every default collector
 # is on; firewalld's bus is a private dbus-daemon with no firewalld on it

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# lab.netfilter / lab.netfilter.legacy (issue 4): the exporter runs inside the
+# lab.netfilter / lab.netfilter.legacy: the exporter runs inside the
 # lab's dockerhost namespace and its netfilter collector reports the lab's
 # Docker chains as `iptables -S` counts them, the published port, the FORWARD
 # policy, counters that move with traffic; then a flush of nat DOCKER that

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# lab.probe (issue 6): probes from both vantages and the verdict, against the
+# lab.probe: probes from both vantages and the verdict, against the
 # lab's kernel and a real firewalld, for each cause in turn.
 #
 #   exporter `host`  in dockerhost (vantage local): probes the published port
