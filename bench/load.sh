@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# portmap_exporter under HTTP load (issue 9), inside the lab's dockerhost
+# portmap_exporter under HTTP load, inside the lab's dockerhost
 # network namespace so it sees Docker-like rules and never the machine's:
 #   (a) wrk -t2 -c64 -d60s --latency on /metrics with the default
 #       --web.max-requests (40): requests/s, p50/p99, every status counted (only

@@ -59,8 +59,8 @@ class Collector {
 };
 
 class PublishedPorts;   // published_ports.h
-class ConfigStore;      // probe/config.h
-class NetfilterSource;  // netfilter.h
+class ConfigStore;      // exporter/config/probe_config.h
+class NetfilterSource;  // collectors/netfilter/netfilter.h
 
 // Where netfilter's rules are read from: this network namespace's kernel
 // (null, the default), or recorded messages in the golden /metrics test.

@@ -37,7 +37,7 @@ struct NetfilterFacts {
 struct FirewalldFacts {
   bool up = false;
   std::string backend;  // "nftables" | "iptables" | ""
-  // Per published port: allowed in every ingress zone (firewalld_ports.h).
+  // Per published port: allowed in every ingress zone (collectors/firewalld/firewalld_ports.h).
   std::map<PublishedPortRef, bool> allowed;
 };
 

@@ -73,7 +73,7 @@ std::span<const YamlCheckParser> YamlCheckParsers() {
 
 int RunExporter(int argc, const char* const* argv, std::span<const CollectorSpec> collectors,
                 const ExporterSeams& seams) {
-  // This executable, started again by the YAML guard (config_guard.h).
+  // This executable, started again by the YAML guard (exporter/config/config_guard.h).
   if (int code = 0; RunYamlCheckIfAsked(argc, argv, YamlCheckParsers(), &code)) return code;
   if (argc > 1 && std::string_view(argv[1]) == "diagnose") {
     return RunDiagnose(argc - 1, argv + 1, collectors);

@@ -26,13 +26,13 @@ struct ExporterSeams {
 int RunExporter(int argc, const char* const* argv, std::span<const CollectorSpec> collectors,
                 const ExporterSeams& seams = {});
 
-// The YAML files the exporter loads through the guard (config_guard.h):
+// The YAML files the exporter loads through the guard (exporter/config/config_guard.h):
 // --config.file's and --web.config.file's parsers.  Every main() that can be
 // started as a check passes them to RunYamlCheckIfAsked.
 std::span<const YamlCheckParser> YamlCheckParsers();
 
 // One scrape of the collectors, printed as a troubleshooting report
-// (diagnose.h); argv[0] is "diagnose".  Exit codes: DiagnoseExitStatus, or 2
+// (exporter/diagnose/diagnose.h); argv[0] is "diagnose".  Exit codes: DiagnoseExitStatus, or 2
 // for a usage error.
 int RunDiagnose(int argc, const char* const* argv, std::span<const CollectorSpec> collectors);
 

@@ -9,7 +9,7 @@
 // Unit tests build the messages these read with sd-bus itself
 // (sd_bus_message_append on a message made on a bus that is never connected,
 // then sd_bus_message_seal), so the decoding is tested on the real wire
-// format without a bus daemon; see tests/unit/firewalld_decode_test.cc.
+// format without a bus daemon; see tests/unit/collectors/dbus/decode_test.cc.
 #pragma once
 
 #include <systemd/sd-bus.h>

@@ -1,7 +1,7 @@
 // FirewalldClient: the narrow interface between the firewalld collector and
 // D-Bus — the dozen calls `firewall-cmd --list-all` makes, typed.  The real
 // one talks to org.fedoraproject.FirewallD1 on the system bus through sd-bus
-// (dbus/bus.h); unit tests pass a fake.
+// (collectors/dbus/bus.h); unit tests pass a fake.
 //
 // Names and signatures, as firewalld 1.3 exports them
 // (src/firewall/server/firewalld.py, config.py):
@@ -21,7 +21,7 @@
 // and of the bus daemon: NameHasOwner(s) -> b, GetConnectionUnixProcessID(s) -> u.
 //
 // Deadlines: a session is opened for one scrape with that scrape's deadline,
-// and every call it makes is bounded by it (dbus/bus.h), so a stopped
+// and every call it makes is bounded by it (collectors/dbus/bus.h), so a stopped
 // firewalld costs a scrape at most its own deadline.
 //
 // Thread safety: a client may open sessions from several threads at once;

@@ -1,7 +1,7 @@
 // ForwardingWatcher: sees every flip of the global forwarding switches as it
 // happens, not only the value a scrape happens to read.
 //
-// The seed's failure is a window: dockerd sets net.ipv4.ip_forward = 1, a
+// The CentOS 7 failure is a window: dockerd sets net.ipv4.ip_forward = 1, a
 // network restart sets it to 0 and back, and every published port times out
 // meanwhile.  A scrape-time read misses a flip that lands between two scrapes;
 // rtnetlink does not.  One background thread per exporter owns a NETLINK_ROUTE

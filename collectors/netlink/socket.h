@@ -1,7 +1,7 @@
 // NetlinkSocket: the project's one netlink socket, over libmnl.
 //
-// Every kernel reader (rtnetlink netconf now, nf_tables later) goes through
-// this class: it owns the mnl_socket (closed in the destructor), runs a
+// Every kernel reader (rtnetlink netconf, nf_tables) goes through this
+// class: it owns the mnl_socket (closed in the destructor), runs a
 // request/dump exchange to completion, and receives multicast events with a
 // wake-up descriptor so a watcher thread can be stopped without signals or
 // timeouts.  Decoding stays outside: callers pass a per-message callback and

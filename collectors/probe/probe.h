@@ -3,10 +3,10 @@
 // of --config.file, all at once within the scrape's deadline.
 //
 // Targets, in one batch (prober.h, tcp_connect.h):
-//   discovery.netfilter  each TCP port Docker publishes (published_ports.h) on
+//   discovery.netfilter  each TCP port Docker publishes (collectors/published_ports.h) on
 //                        127.0.0.1 and each host IPv4 address (local_targets.h)
 //   discovery.docker     the same for the ports the Docker Engine API lists
-//                        (off by default; docker_api.h)
+//                        (off by default; collectors/docker_api.h)
 //   targets              the configured ones, with their module and labels
 // A target found twice is probed once.
 //

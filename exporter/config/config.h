@@ -1,4 +1,4 @@
-// --config.file: the YAML that configures probes (collectors/probe/config.h),
+// --config.file: the YAML that configures probes (exporter/config/probe_config.h),
 // parsed with yaml-cpp, and its reload (SIGHUP, POST /-/reload).
 //
 //   modules:                       # blackbox_exporter's tcp module schema

@@ -1,29 +1,18 @@
 // A YAML parse that cannot hang or eat the host's memory: the guard of
-// --config.file (config.h) and --web.config.file (web_config.h).
+// --config.file (config.h) and --web.config.file (exporter/web/web_config.h).
 //
-// libyaml-cpp 0.7 (Debian bookworm's) loops forever, allocating without
-// bound, on some malformed input — a ',' where a block node starts, e.g.
-// ", a" or "- a\n, b" (found by tests/fuzz/config_fuzz: 24 GiB in three
-// minutes before the OOM killer).  A typo in --config.file, picked up by a
-// SIGHUP, must not take the exporter or the host down, so the file is first
-// parsed by a separate check process under a time limit; only a file the
-// check parsed to completion is parsed again in the exporter (the parse is
-// deterministic, so it terminates there too).  The check's data segment is
-// capped at 256 MiB (RLIMIT_DATA), so the loop ends in std::bad_alloc rather
-// than in the host's memory.
+// Debian bookworm's libyaml-cpp 0.7 loops forever, allocating without bound,
+// on some malformed input (", a").  So a file is first parsed by a check
+// process under a time limit and a 256 MiB data cap (RLIMIT_DATA, so the loop
+// ends in std::bad_alloc); only a file the check parsed to completion is
+// parsed again here (the parse is deterministic, so it ends here too).  The
+// check process is this executable started anew (posix_spawn of
+// /proc/self/exe), never a fork of the multithreaded exporter.
+// docs/yaml_guard.md tells why each of these choices.
 //
-// The check process is this executable started anew (posix_spawn of
-// /proc/self/exe), not a fork of the exporter: a fork copies one thread of a
-// multithreaded process, and every lock another thread held at that moment
-// stays held in the child forever.  glibc's malloc guards itself against
-// that; AddressSanitizer's allocator in GCC 12 does not, and a forked check
-// hung there until its time limit (CI, ConfigReloaderTest.ConcurrentReloads:
-// a reload failed while other threads allocated).  Forks from civetweb's
-// workers had crashed before.  A new process inherits no thread and no lock.
-//
-// So every executable that loads YAML through this guard calls
-// RunYamlCheckIfAsked first thing in main() (the exporter in RunExporter,
-// the unit tests in their main).
+// Every executable that loads YAML through this guard calls
+// RunYamlCheckIfAsked first thing in main() (the exporter in RunExporter, the
+// unit tests in their main).
 //
 // Thread safety: may be called from any thread.
 #pragma once
@@ -45,7 +34,7 @@ inline constexpr std::chrono::milliseconds kConfigParseLimit{2000};
 inline constexpr std::chrono::milliseconds kCheckStartLimit{10000};
 
 // A parser the check process can run, chosen by its owner (config.h,
-// web_config.h): its name on the check's command line, and the parse, whose
+// exporter/web/web_config.h): its name on the check's command line, and the parse, whose
 // result is discarded.
 struct YamlCheckParser {
   std::string_view name;

@@ -1,6 +1,6 @@
 // Probe targets: "HOST:PORT" as /probe?target= and the configuration give
 // them, and their resolution to an address under a module's family
-// preference.  --probe.allow is allow_list.h.
+// preference.  --probe.allow is collectors/probe/allow_list.h.
 //
 // Thread safety: every function is pure or reentrant.
 #pragma once

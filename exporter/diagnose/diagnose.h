@@ -4,7 +4,7 @@
 //
 // BuildReport is a pure function of those families and of the collectors'
 // outcomes, so every section and every fix is unit-tested on hand-built
-// families (tests/unit/diagnose_test.cc); RunDiagnose (exporter.cc) only runs
+// families (tests/unit/exporter/diagnose/diagnose_test.cc); RunDiagnose (exporter.cc) only runs
 // the scrape and prints.  The report never adds a fact of its own: what the
 // metrics do not say (a collector failed, a one-shot run sees no flips) is
 // reported as unknown, not guessed.
@@ -112,7 +112,7 @@ struct Report {
   std::vector<ProbeResult> probes;
   std::vector<PortReport> ports;
   // What works now but will break: ip_forward on at run time only (the
-  // seed's case: the next reboot or network restart turns it off).  Each
+  // CentOS 7 case: the next reboot or network restart turns it off).  Each
   // with `fix` = how to make it stick; `cause` names it.
   std::vector<CauseReport> warnings;
   // Why the published ports are unknown when none is found: dockerd runs

@@ -147,7 +147,7 @@ TEST(HttpTest, SeveralListenAddresses) {
   }
 }
 
-// Debian's civetweb has no IPv6; the exporter relays IPv6 to it (listen_relay.h).
+// Debian's civetweb has no IPv6; the exporter relays IPv6 to it (exporter/web/listen_relay.h).
 TEST(HttpTest, Ipv6Loopback) {
   ExporterProcess exporter(kExporter, {"--web.listen-address=[::1]:0"});
   ASSERT_TRUE(exporter.started()) << exporter.Log();

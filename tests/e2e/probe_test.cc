@@ -1,4 +1,4 @@
-// End to end for issue 6 without root: /probe against loopback listeners,
+// End to end for the probes without root: /probe against loopback listeners,
 // every bad input it must answer 400 to (and stay up), --probe.allow,
 // debug=true, --probe.vantage, and --config.file with its reloads (POST
 // /-/reload and SIGHUP), good and bad.

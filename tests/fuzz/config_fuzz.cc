@@ -1,4 +1,4 @@
-// libFuzzer target: --config.file's YAML (exporter/config.h) over any bytes.
+// libFuzzer target: --config.file's YAML (exporter/config/config.h) over any bytes.
 // Invariants: no crash, no exception escaping ParseConfigDocuments, no sanitizer
 // report; an accepted configuration always holds the default module, and
 // every static target names a module it holds.

@@ -1,4 +1,4 @@
-// libFuzzer target: the two readers of issue 6 that parse what another
+// libFuzzer target: the two readers that parse what another
 // program wrote — /proc/net/tcp{,6} (ParseProcNetTcp) and the Docker Engine
 // API's /containers/json (ParseContainersJson).  The first byte picks the
 // parser.  Invariants: no crash or sanitizer report; every port a parser

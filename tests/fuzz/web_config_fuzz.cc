@@ -1,4 +1,4 @@
-// libFuzzer target: --web.config.file's YAML (exporter/web_config.h) over any
+// libFuzzer target: --web.config.file's YAML (exporter/web/web_config.h) over any
 // bytes.  Invariants: no crash, no exception escaping ParseWebConfigDocuments, no
 // sanitizer report; an accepted configuration holds what the toolkit's
 // validation promises: TLS on means a certificate and a key, a verifying

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# lab.forwarding (issue 2): the exporter runs inside the lab's dockerhost
+# lab.forwarding: the exporter runs inside the lab's dockerhost
 # namespace and its forwarding gauges follow ip_forward and a per-interface
 # forwarding switch, scrape by scrape.
 #

@@ -1,5 +1,5 @@
 // The unit tests' main: gtest's, after one thing every executable that loads
-// YAML through the guard does first (exporter/config_guard.h): the guard's
+// YAML through the guard does first (exporter/config/config_guard.h): the guard's
 // check process is this executable started again.
 #include <gmock/gmock.h>
 

@@ -1,4 +1,4 @@
-// Does firewalld's zone let a published port in (collectors/firewalld_ports.h),
+// Does firewalld's zone let a published port in (collectors/firewalld/firewalld_ports.h),
 // on plain settings values shaped like firewalld 1.3's stock zones, services
 // and Docker's `docker` zone / `docker-forwarding` policy.
 #include "collectors/firewalld/firewalld_ports.h"

@@ -1,4 +1,4 @@
-// The firewalld collector over a fake D-Bus client (collectors/firewalld_client.h)
+// The firewalld collector over a fake D-Bus client (collectors/firewalld/firewalld_client.h)
 // on the fixture tree tests/fixtures/firewalld: sysfs with lo, eth0 (uplink),
 // docker0 (bridge) and veth-c1 (a bridge port); procfs with firewalld as pid
 // 777 started 1234.56 s (at 100 Hz) after btime 1795550000; rootfs with a

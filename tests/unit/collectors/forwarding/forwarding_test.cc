@@ -1,4 +1,4 @@
-// The forwarding collector on fixture trees (tests/fixtures/proc: the seed's
+// The forwarding collector on fixture trees (tests/fixtures/proc: the CentOS 7
 // host, ip_forward = 1 at run time; tests/fixtures/sysctl/<case>: its boot
 // configuration), and the transition bookkeeping of the netconf watcher.
 #include "collectors/forwarding/forwarding.h"
@@ -73,7 +73,7 @@ ForwardingSnapshot ListeningSnapshot() {
 }
 
 TEST(ForwardingCollectorTest, SeedCaseRuntimeOnButNotPersisted) {
-  Scrape s = ScrapeCase("seed", std::make_unique<FakeEvents>(ListeningSnapshot()));
+  Scrape s = ScrapeCase("not_persisted", std::make_unique<FakeEvents>(ListeningSnapshot()));
   ASSERT_TRUE(s.status.ok()) << s.status.message();
   EXPECT_EQ(s.Value("portmap_ip_forward_enabled", {{"family", "ipv4"}}), 1);
   EXPECT_EQ(s.Value("portmap_ip_forward_persisted", {{"family", "ipv4"}}), 0);
@@ -114,7 +114,7 @@ TEST(ForwardingCollectorTest, BrokenLineIsReportedNotFatal) {
 }
 
 TEST(ForwardingCollectorTest, EventFamiliesComeFromTheWatcher) {
-  Scrape s = ScrapeCase("seed", std::make_unique<FakeEvents>(ListeningSnapshot()));
+  Scrape s = ScrapeCase("not_persisted", std::make_unique<FakeEvents>(ListeningSnapshot()));
   EXPECT_EQ(s.Value("portmap_ip_forward_changes_total", {{"family", "ipv4"}}), 2);
   EXPECT_EQ(s.Value("portmap_ip_forward_changes_total", {{"family", "ipv6"}}), 0);
   EXPECT_EQ(s.Value("portmap_ip_forward_last_change_timestamp_seconds", {{"family", "ipv4"}}),
@@ -128,7 +128,7 @@ TEST(ForwardingCollectorTest, EventFamiliesComeFromTheWatcher) {
 TEST(ForwardingCollectorTest, WatcherNotListeningIsAnError) {
   ForwardingSnapshot snap;
   snap.error = "netlink socket: Permission denied";
-  Scrape s = ScrapeCase("seed", std::make_unique<FakeEvents>(snap));
+  Scrape s = ScrapeCase("not_persisted", std::make_unique<FakeEvents>(snap));
   EXPECT_FALSE(s.status.ok());
   EXPECT_NE(s.status.message().find("Permission denied"), std::string::npos);
   // Everything else is still exported.
@@ -189,7 +189,7 @@ TEST(ForwardingCollectorTest, FactoryListensBeforeTheFirstScrape) {
   // scrape after exporter start already has the event families.
   CollectorOptions options;
   options.paths.procfs = kFixtures + "/proc";
-  options.paths.rootfs = kFixtures + "/sysctl/seed";
+  options.paths.rootfs = kFixtures + "/sysctl/not_persisted";
   auto collector = NewForwardingCollector(options);
   std::vector<prometheus::MetricFamily> out;
   ScrapeContext ctx{options.paths, Clock::now() + std::chrono::seconds(5), {}};

@@ -1,4 +1,4 @@
-// The netfilter collector and the Docker model (nf_docker.h) over chains
+// The netfilter collector and the Docker model (collectors/netfilter/nf_docker.h) over chains
 // decoded from the lab's recordings, through a fake source.
 #include "collectors/netfilter/netfilter.h"
 

@@ -1,5 +1,5 @@
-// The probe series (probe_metrics.h), the local vantage's targets
-// (local_targets.h) and /probe's query parsing (probe_handler.h).
+// The probe series (collectors/probe/probe_metrics.h), the local vantage's targets
+// (collectors/probe/local_targets.h) and /probe's query parsing (exporter/probe_handler.h).
 #include "collectors/probe/probe_metrics.h"
 
 #include <gtest/gtest.h>

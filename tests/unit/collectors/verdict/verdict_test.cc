@@ -1,4 +1,4 @@
-// The verdict: its rules as a table (verdict_rules.h), the facts the
+// The verdict: its rules as a table (collectors/verdict/verdict_rules.h), the facts the
 // netfilter collector hands it, and the collector's series.
 #include "collectors/verdict/verdict.h"
 

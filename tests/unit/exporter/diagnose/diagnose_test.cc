@@ -29,7 +29,7 @@ const std::string kGolden = std::string(PORTMAP_FIXTURES) + "/diagnose";
 // A healthy Docker host, as `name{labels} value` lines (exposition syntax,
 // no commas inside values): firewalld running with the iptables backend,
 // dockerd started before it, Docker's chains, ip_forward on at run time
-// only (nothing persists it, the seed's case), 5000/tcp connecting locally.
+// only (nothing persists it, the CentOS 7 case), 5000/tcp connecting locally.
 const char* const kHealthy = R"(
 portmap_dockerd_up 1
 portmap_dockerd_start_time_seconds 1764000000
