@@ -5,7 +5,6 @@
 #include <iostream>
 
 #include "collectors/probe/allow_list.h"
-#include "collectors/published_ports.h"
 #include "collectors/scrape_runner.h"
 #include "exporter/build_info.h"
 #include "exporter/config/config.h"
@@ -116,24 +115,8 @@ int RunExporter(int argc, const char* const* argv, std::span<const CollectorSpec
   ProbeAllowList allow;
   ProbeAllowList::Parse(flags.probe_allow, &allow);  // checked by ParseFlags
 
-  CollectorOptions options;  // fields by name: collectors add options over time
-  options.paths = flags.paths;
-  options.docker_pidfile = flags.docker_pidfile;
-  options.config = config;
-  options.probe_vantage = flags.probe_vantage;
-  options.watch_events = seams.watch_events;
-  options.netfilter_source = seams.netfilter_source;
-  // Read Docker's published ports now, while its rules are surely there: a
-  // firewalld start later wipes them exactly when they must be checked.
-  options.published_ports = NewPublishedPorts(options);
-  options.published_ports->Read(Clock::now() + std::chrono::seconds(2));
-  std::vector<NamedCollector> enabled;
-  for (const CollectorSpec& spec : collectors) {
-    if (!flags.collectors[std::string(spec.name)]) continue;
-    LogInfo("Enabled collector", {{"collector", std::string(spec.name)}});
-    enabled.push_back({std::string(spec.name), spec.factory(options), spec.phase});
-  }
-  ScrapeRunner runner(std::move(enabled), flags.paths);
+  BuiltCollectors built = BuildCollectors(flags, config, collectors, seams, /*log_enabled=*/true);
+  ScrapeRunner runner(std::move(built.enabled), flags.paths);
   // What each collector lacks, said once at start (README "Least privilege").
   LogPrivilegeCheck(flags.collectors,
                     PrivilegeInputsFor(flags.paths, flags.docker_pidfile, *config->Get()));

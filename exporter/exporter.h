@@ -9,16 +9,9 @@
 
 #include "collectors/registry.h"
 #include "exporter/config/config_guard.h"
+#include "exporter/wiring.h"
 
 namespace portmap {
-
-// What a test may put in place of the machine.  The golden /metrics test
-// runs the whole exporter on fixture trees and recorded netfilter messages,
-// with no event watchers (their counters would depend on the machine).
-struct ExporterSeams {
-  NetfilterSourceFactory netfilter_source;  // null: the kernel's
-  bool watch_events = true;
-};
 
 // `collectors` is normally BuiltinCollectors(); tests add deliberately
 // failing and hanging ones to check the scrape survives them.

@@ -13,6 +13,7 @@
 #include "exporter/diagnose/diagnose_format.h"
 #include "exporter/exporter.h"
 #include "exporter/flags.h"
+#include "exporter/wiring.h"
 #include "util/logging.h"
 
 namespace portmap {
@@ -48,26 +49,16 @@ int RunDiagnose(int argc, const char* const* argv, std::span<const CollectorSpec
     std::cerr << "portmap_exporter diagnose: error: " << st.message() << "\n";
     return 2;
   }
-  CollectorOptions options;
-  options.paths = flags.paths;
-  options.docker_pidfile = flags.docker_pidfile;
-  options.config = config;
-  options.probe_vantage = flags.probe_vantage;
-  options.watch_events = false;
-  options.published_ports = NewPublishedPorts(options);
-  options.published_ports->Read(Clock::now() + std::chrono::seconds(2));
+  ExporterSeams seams;
+  seams.watch_events = false;
+  BuiltCollectors built = BuildCollectors(flags, config, collectors, seams, /*log_enabled=*/false);
   // A port named with --port is judged even when no DNAT rule shows it: after
   // a firewalld wipe the rules are exactly what is missing.
   std::vector<PublishedPortRef> named;
   for (int port : diagnose.ports) named.push_back({"tcp", static_cast<uint16_t>(port)});
-  options.published_ports->Remember(named);
+  built.options.published_ports->Remember(named);
 
-  std::vector<NamedCollector> enabled;
-  for (const CollectorSpec& spec : collectors) {
-    if (!flags.collectors[std::string(spec.name)]) continue;
-    enabled.push_back({std::string(spec.name), spec.factory(options), spec.phase});
-  }
-  ScrapeRunner runner(std::move(enabled), flags.paths);
+  ScrapeRunner runner(std::move(built.enabled), flags.paths);
   std::vector<Status> statuses;
   const auto families = runner.Scrape(Clock::now() + kDiagnoseDeadline, &statuses);
   std::vector<CollectorOutcome> outcomes;
