@@ -59,7 +59,7 @@ class Collector {
 };
 
 class PublishedPorts;   // published_ports.h
-class ConfigStore;      // exporter/config/probe_config.h
+class ConfigStore;      // config/probe_config.h
 class NetfilterSource;  // collectors/netfilter/netfilter.h
 
 // Where netfilter's rules are read from: this network namespace's kernel

@@ -6,10 +6,10 @@
 
 #include "collectors/probe/allow_list.h"
 #include "collectors/scrape_runner.h"
+#include "config/config.h"
+#include "config/config_guard.h"
+#include "config/probe_config.h"
 #include "exporter/build_info.h"
-#include "exporter/config/config.h"
-#include "exporter/config/config_guard.h"
-#include "exporter/config/probe_config.h"
 #include "exporter/flags.h"
 #include "exporter/metrics_handler.h"
 #include "exporter/privileges.h"
@@ -72,7 +72,7 @@ std::span<const YamlCheckParser> YamlCheckParsers() {
 
 int RunExporter(int argc, const char* const* argv, std::span<const CollectorSpec> collectors,
                 const ExporterSeams& seams) {
-  // This executable, started again by the YAML guard (exporter/config/config_guard.h).
+  // This executable, started again by the YAML guard (config/config_guard.h).
   if (int code = 0; RunYamlCheckIfAsked(argc, argv, YamlCheckParsers(), &code)) return code;
   if (argc > 1 && std::string_view(argv[1]) == "diagnose") {
     return RunDiagnose(argc - 1, argv + 1, collectors);

@@ -8,7 +8,7 @@
 #include <span>
 
 #include "collectors/registry.h"
-#include "exporter/config/config_guard.h"
+#include "config/config_guard.h"
 #include "exporter/wiring.h"
 
 namespace portmap {
@@ -19,7 +19,7 @@ namespace portmap {
 int RunExporter(int argc, const char* const* argv, std::span<const CollectorSpec> collectors,
                 const ExporterSeams& seams = {});
 
-// The YAML files the exporter loads through the guard (exporter/config/config_guard.h):
+// The YAML files the exporter loads through the guard (config/config_guard.h):
 // --config.file's and --web.config.file's parsers.  Every main() that can be
 // started as a check passes them to RunYamlCheckIfAsked.
 std::span<const YamlCheckParser> YamlCheckParsers();

@@ -15,7 +15,7 @@
 #include <cstring>
 #include <fstream>
 
-#include "exporter/config/probe_config.h"
+#include "config/probe_config.h"
 #include "util/logging.h"
 #include "util/status.h"
 

@@ -26,7 +26,7 @@
 
 namespace portmap {
 
-struct ProbeConfig;  // exporter/config/probe_config.h
+struct ProbeConfig;  // config/probe_config.h
 
 // linux/capability.h's numbers, for the two this exporter uses.
 inline constexpr int kCapNetAdmin = 12;

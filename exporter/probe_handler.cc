@@ -5,7 +5,7 @@
 #include <sstream>
 
 #include "collectors/probe/prober.h"
-#include "exporter/config/probe_target.h"
+#include "config/probe_target.h"
 #include "exporter/metrics_handler.h"
 #include "util/logging.h"
 

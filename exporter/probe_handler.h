@@ -25,7 +25,7 @@
 
 #include "collectors/probe/allow_list.h"
 #include "collectors/probe/probe_metrics.h"
-#include "exporter/config/probe_config.h"
+#include "config/probe_config.h"
 #include "exporter/web/http_server.h"
 
 namespace portmap {

@@ -7,7 +7,7 @@
 #include <charconv>
 #include <cstring>
 
-#include "exporter/config/probe_target.h"
+#include "config/probe_target.h"
 
 namespace portmap {
 

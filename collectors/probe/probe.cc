@@ -12,7 +12,7 @@
 #include "collectors/probe/probe_metrics.h"
 #include "collectors/probe/prober.h"
 #include "collectors/published_ports.h"
-#include "exporter/config/probe_config.h"
+#include "config/probe_config.h"
 
 namespace portmap {
 

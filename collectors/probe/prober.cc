@@ -5,7 +5,7 @@
 #include <optional>
 #include <utility>
 
-#include "exporter/config/probe_target.h"
+#include "config/probe_target.h"
 
 namespace portmap {
 

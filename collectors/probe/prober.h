@@ -18,8 +18,8 @@
 
 #include "collectors/collector.h"
 #include "collectors/probe/probe_metrics.h"
-#include "exporter/config/probe_config.h"
-#include "exporter/config/probe_target.h"
+#include "config/probe_config.h"
+#include "config/probe_target.h"
 #include "util/metrics.h"
 
 namespace portmap {

@@ -7,8 +7,8 @@
 
 #include "collectors/published_ports.h"
 #include "collectors/scrape_runner.h"
-#include "exporter/config/config.h"
-#include "exporter/config/probe_config.h"
+#include "config/config.h"
+#include "config/probe_config.h"
 #include "exporter/diagnose/diagnose.h"
 #include "exporter/diagnose/diagnose_format.h"
 #include "exporter/exporter.h"

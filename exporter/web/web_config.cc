@@ -9,8 +9,8 @@
 #include <optional>
 #include <vector>
 
-#include "exporter/config/config_guard.h"
-#include "exporter/config/config_yaml.h"
+#include "config/config_guard.h"
+#include "config/config_yaml.h"
 #include "exporter/web/web_tls.h"
 #include "util/procfs.h"
 

@@ -1,6 +1,6 @@
 // --web.config.file: Prometheus exporter-toolkit's web configuration
 // (docs/web-configuration.md there), parsed with yaml-cpp as strictly as
-// --config.file (exporter/config/config_yaml.h): an unknown or duplicated key, a bad value or
+// --config.file (config/config_yaml.h): an unknown or duplicated key, a bad value or
 // a combination the toolkit rejects is an error "FILE:LINE:COL: ...".
 //
 //   tls_server_config:
@@ -36,7 +36,7 @@
 #include <utility>
 #include <vector>
 
-#include "exporter/config/config_guard.h"
+#include "config/config_guard.h"
 #include "util/status.h"
 
 namespace YAML {
@@ -99,7 +99,7 @@ struct WebConfig {
 Status ParseWebConfig(std::string_view yaml, const std::string& file, WebConfig* out);
 
 // ParseWebConfig after yaml-cpp's LoadAll (for the fuzzers, as
-// ParseConfigDocuments in exporter/config/config.h).
+// ParseConfigDocuments in config/config.h).
 Status ParseWebConfigDocuments(const std::vector<YAML::Node>& documents, const std::string& file,
                                WebConfig* out);
 
@@ -107,7 +107,7 @@ Status ParseWebConfigDocuments(const std::vector<YAML::Node>& documents, const s
 extern const YamlCheckParser kWebConfigYamlCheck;
 
 // Reads `path` (at most 4 MiB) and parses it under the YAML guard
-// (exporter/config/config_guard.h), so a libyaml-cpp loop ends as an error in time.
+// (config/config_guard.h), so a libyaml-cpp loop ends as an error in time.
 Status LoadWebConfigFile(const std::string& path, WebConfig* out);
 
 // Whether `hash` is a bcrypt hash crypt(3) verifies: $2a$, $2b$ or $2y$, a

@@ -1,4 +1,4 @@
-// libFuzzer target: --config.file's YAML (exporter/config/config.h) over any bytes.
+// libFuzzer target: --config.file's YAML (config/config.h) over any bytes.
 // Invariants: no crash, no exception escaping ParseConfigDocuments, no sanitizer
 // report; an accepted configuration always holds the default module, and
 // every static target names a module it holds.
@@ -7,7 +7,7 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "exporter/config/config.h"
+#include "config/config.h"
 #include "tests/fuzz/libyaml_nodes.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -6,7 +6,7 @@
 // on many inputs — ", a", "- a\n, b", a plain scalar "0[[[[!,,,", and some
 // that are well-formed YAML (a continuation line starting with ',', tagged
 // multi-line scalars).  The exporter bounds that with its YAML guard
-// (exporter/config/config_guard.h, unit- and image-tested); a fuzzer that feeds
+// (config/config_guard.h, unit- and image-tested); a fuzzer that feeds
 // yaml-cpp rediscovers the library's loops within seconds instead of
 // exploring our code.  Three input filters in a row let a new one through.
 // So the fuzzers parse with libyaml, a different, well-fuzzed parser, and

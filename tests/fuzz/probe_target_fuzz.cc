@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "collectors/probe/allow_list.h"
-#include "exporter/config/probe_target.h"
+#include "config/probe_target.h"
 #include "exporter/probe_handler.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -221,7 +221,7 @@ propagation=$(findmnt -n -o PROPAGATION /)
 rootfs_opts=ro
 [[ $propagation == private ]] || rootfs_opts=ro,rslave
 # A --config.file through the /host mount: loading it starts the YAML check
-# process (exporter/config/config_guard.h), which must work as nobody with file
+# process (config/config_guard.h), which must work as nobody with file
 # capabilities too.  It probes the exporter's own port.
 chmod 0755 "$WORK"
 printf 'targets:\n  - target: %s\n' "$addr" >"$WORK/portmap.yml"

@@ -1,9 +1,9 @@
 // The unit tests' main: gtest's, after one thing every executable that loads
-// YAML through the guard does first (exporter/config/config_guard.h): the guard's
+// YAML through the guard does first (config/config_guard.h): the guard's
 // check process is this executable started again.
 #include <gmock/gmock.h>
 
-#include "exporter/config/config_guard.h"
+#include "config/config_guard.h"
 #include "exporter/exporter.h"
 
 int main(int argc, char** argv) {

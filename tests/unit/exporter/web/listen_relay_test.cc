@@ -526,7 +526,7 @@ TEST_F(ListenRelayTest, ClientAddressByUpstreamPort) {
 }
 
 // A child of the exporter holds copies of the relay's sockets until it execs
-// or exits (the YAML check's posix_spawn, exporter/config/config_guard.h; the check was a
+// or exits (the YAML check's posix_spawn, config/config_guard.h; the check was a
 // fork without exec until it hung under ASan): the copies keep the sockets,
 // and their epoll registrations, alive after the relay closes its own, so
 // Kill() must remove them explicitly. (The exporter crashed in

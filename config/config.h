@@ -1,4 +1,4 @@
-// --config.file: the YAML that configures probes (exporter/config/probe_config.h),
+// --config.file: the YAML that configures probes (config/probe_config.h),
 // parsed with yaml-cpp, and its reload (SIGHUP, POST /-/reload).
 //
 //   modules:                       # blackbox_exporter's tcp module schema
@@ -39,8 +39,8 @@
 #include <string_view>
 #include <vector>
 
-#include "exporter/config/config_guard.h"
-#include "exporter/config/probe_config.h"
+#include "config/config_guard.h"
+#include "config/probe_config.h"
 #include "util/reload_gauges.h"
 #include "util/status.h"
 

@@ -1,4 +1,4 @@
-// Building blocks of exporter/config/config.cc: the value syntaxes the configuration
+// Building blocks of config/config.cc: the value syntaxes the configuration
 // uses (Prometheus durations, label names, HOST:PORT) and a strict walk over
 // yaml-cpp nodes whose every error names FILE:LINE:COL.
 //

@@ -1,4 +1,4 @@
-#include "exporter/config/config_guard.h"
+#include "config/config_guard.h"
 
 #include <fcntl.h>
 #include <poll.h>

@@ -1,4 +1,4 @@
-#include "exporter/config/config.h"
+#include "config/config.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -14,9 +14,9 @@
 #include <utility>
 #include <vector>
 
-#include "exporter/config/config_guard.h"
-#include "exporter/config/config_yaml.h"
-#include "exporter/config/probe_target.h"
+#include "config/config_guard.h"
+#include "config/config_yaml.h"
+#include "config/probe_target.h"
 #include "util/logging.h"
 #include "util/metrics.h"
 #include "util/procfs.h"

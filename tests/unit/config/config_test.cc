@@ -1,4 +1,4 @@
-#include "exporter/config/config.h"
+#include "config/config.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -9,7 +9,7 @@
 #include <string>
 #include <thread>
 
-#include "exporter/config/config_yaml.h"
+#include "config/config_yaml.h"
 
 namespace portmap {
 namespace {

@@ -12,7 +12,7 @@
 #include <string>
 #include <string_view>
 
-#include "exporter/config/probe_config.h"
+#include "config/probe_config.h"
 #include "util/clock.h"
 #include "util/status.h"
 

@@ -1,4 +1,4 @@
-#include "exporter/config/probe_target.h"
+#include "config/probe_target.h"
 
 #include <arpa/inet.h>
 #include <netdb.h>

@@ -1,4 +1,4 @@
-#include "exporter/config/config_yaml.h"
+#include "config/config_yaml.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

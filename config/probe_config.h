@@ -1,5 +1,5 @@
 // The probe configuration: modules (how to probe) and targets (what to probe),
-// as --config.file gives them.  Plain data; exporter/config/config.h parses the YAML
+// as --config.file gives them.  Plain data; config/config.h parses the YAML
 // into it, and a ConfigStore hands the current one to the probe collector and
 // the /probe handler, so a reload swaps it between two scrapes.
 //

@@ -1,4 +1,4 @@
-#include "exporter/config/probe_config.h"
+#include "config/probe_config.h"
 
 namespace portmap {
 

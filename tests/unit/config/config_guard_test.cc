@@ -1,6 +1,6 @@
 // ParseConfigBounded: yaml-cpp 0.7's endless loops end as errors in time,
 // and good or bad files get exactly ParseConfig's answer.
-#include "exporter/config/config_guard.h"
+#include "config/config_guard.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -12,7 +12,7 @@
 #include <thread>
 #include <vector>
 
-#include "exporter/config/config.h"
+#include "config/config.h"
 #include "exporter/web/web_config.h"
 
 namespace portmap {

@@ -1,7 +1,7 @@
 // ParseProbeTarget (every input /probe must answer 400 to), ResolveProbeTarget
 // (literals, /etc/hosts' localhost, family choice).  ProbeAllowList is
 // probe_allow_list_test.cc.
-#include "exporter/config/probe_target.h"
+#include "config/probe_target.h"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
