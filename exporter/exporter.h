@@ -1,4 +1,4 @@
-// The exporter's life: flags, logging, collectors, HTTP server, signals.
+// The exporter's life: flags, collectors, HTTP server, signals.
 //
 // Exit codes: 0 after SIGINT/SIGTERM or --help/--version; 1 when it cannot
 // serve (an address in use, named in the log); 2 for a usage error (an

@@ -12,13 +12,14 @@
 #include "collectors/netlink/xtables.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  constexpr size_t kHeader = 4 * (1 + 2 * portmap::kXtNumHooks);
+  constexpr size_t kHeader = size_t{4} * (1 + 2 * portmap::kXtNumHooks);
   if (size < kHeader) return 0;
   portmap::XtTableBlob blob;
   blob.name = "fuzz";
   std::memcpy(&blob.valid_hooks, data, 4);
-  std::memcpy(blob.hook_entry, data + 4, 4 * portmap::kXtNumHooks);
-  std::memcpy(blob.underflow, data + 4 + 4 * portmap::kXtNumHooks, 4 * portmap::kXtNumHooks);
+  std::memcpy(blob.hook_entry, data + 4, size_t{4} * portmap::kXtNumHooks);
+  std::memcpy(blob.underflow, data + 4 + size_t{4} * portmap::kXtNumHooks,
+              size_t{4} * portmap::kXtNumHooks);
   blob.entries.assign(data + kHeader, data + size);
   std::vector<portmap::NfChain> chains;
   portmap::NetlinkStatus st = portmap::DecodeXtTable(blob, &chains);

@@ -51,14 +51,14 @@ constexpr int kErrorExit = 1;
 constexpr int kBackendConnectTimeoutSeconds = 5;
 
 void Usage() {
-  std::fprintf(stderr,
-               "usage: portmap_lab_tcp listen [--bind ADDR] [--peer] PORT...\n"
-               "       portmap_lab_tcp proxy LISTEN_ADDR:PORT TARGET_ADDR:PORT\n");
+  (void)std::fprintf(stderr,
+                     "usage: portmap_lab_tcp listen [--bind ADDR] [--peer] PORT...\n"
+                     "       portmap_lab_tcp proxy LISTEN_ADDR:PORT TARGET_ADDR:PORT\n");
 }
 
 [[noreturn]] void Die(const std::string& what) {
-  std::fprintf(stderr, "portmap_lab_tcp: %s: %s\n", what.c_str(), std::strerror(errno));
-  std::exit(kErrorExit);
+  (void)std::fprintf(stderr, "portmap_lab_tcp: %s: %s\n", what.c_str(), strerrordesc_np(errno));
+  std::exit(kErrorExit);  // NOLINT(concurrency-mt-unsafe): the error path ends the tool
 }
 
 std::optional<uint16_t> ParsePort(std::string_view s) {
@@ -119,7 +119,7 @@ int BlockTermSignals() {
   const int fd = signalfd(-1, &set, SFD_CLOEXEC);
   if (fd < 0) Die("signalfd");
   // A client that goes away mid-write must not kill the whole process.
-  signal(SIGPIPE, SIG_IGN);
+  (void)signal(SIGPIPE, SIG_IGN);
   return fd;
 }
 
@@ -166,7 +166,7 @@ int RunListen(int argc, char** argv) {
     } else if (auto port = ParsePort(arg)) {
       ports.push_back(*port);
     } else {
-      std::fprintf(stderr, "portmap_lab_tcp: bad argument '%s'\n", argv[i]);
+      (void)std::fprintf(stderr, "portmap_lab_tcp: bad argument '%s'\n", argv[i]);
       Usage();
       return kUsageExit;
     }
@@ -185,15 +185,15 @@ int RunListen(int argc, char** argv) {
   for (uint16_t port : ports) {
     const auto sa = ParseAddr(bind_addr, port);
     if (!sa) {
-      std::fprintf(stderr, "portmap_lab_tcp: bad --bind address '%s'\n", bind_addr.c_str());
+      (void)std::fprintf(stderr, "portmap_lab_tcp: bad --bind address '%s'\n", bind_addr.c_str());
       return kUsageExit;
     }
     const int fd = ListenOn(*sa);
     port_of_fd[fd] = port;
     EpollAdd(epfd, fd);
   }
-  std::fprintf(stderr, "portmap_lab_tcp: listening on %s, %zu port(s)\n", bind_addr.c_str(),
-               ports.size());
+  (void)std::fprintf(stderr, "portmap_lab_tcp: listening on %s, %zu port(s)\n", bind_addr.c_str(),
+                     ports.size());
 
   constexpr int kMaxEvents = 64;
   epoll_event events[kMaxEvents];
@@ -237,7 +237,7 @@ struct Connection {
 // Copies from -> to until EOF, then half-closes `to` so the other side sees
 // the EOF too (HTTP clients and `cat` rely on it).  On an error both sockets
 // are shut down so the opposite relay thread wakes up and ends as well.
-void Relay(std::shared_ptr<Connection> conn, int from, int to) {
+void Relay(const std::shared_ptr<Connection>& conn, int from, int to) {
   char buf[16384];
   for (;;) {
     const ssize_t n = read(from, buf, sizeof(buf));
@@ -265,8 +265,9 @@ void ServeClient(int client, sockaddr_in target) {
   timeval tv{.tv_sec = kBackendConnectTimeoutSeconds, .tv_usec = 0};
   setsockopt(conn->backend, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
   if (connect(conn->backend, reinterpret_cast<const sockaddr*>(&target), sizeof(target)) < 0) {
-    std::fprintf(stderr, "portmap_lab_tcp: proxy connect %s:%u: %s\n", AddrToString(target).c_str(),
-                 ntohs(target.sin_port), std::strerror(errno));
+    (void)std::fprintf(stderr, "portmap_lab_tcp: proxy connect %s:%u: %s\n",
+                       AddrToString(target).c_str(), ntohs(target.sin_port),
+                       strerrordesc_np(errno));
     return;  // Closing the client tells it the backend is unreachable.
   }
   tv = {};
@@ -283,7 +284,7 @@ int RunProxy(int argc, char** argv) {
   const auto listen_sa = ParseEndpoint(argv[0]);
   const auto target_sa = ParseEndpoint(argv[1]);
   if (!listen_sa || !target_sa) {
-    std::fprintf(stderr, "portmap_lab_tcp: proxy endpoints must be IPV4:PORT\n");
+    (void)std::fprintf(stderr, "portmap_lab_tcp: proxy endpoints must be IPV4:PORT\n");
     Usage();
     return kUsageExit;
   }
@@ -294,7 +295,7 @@ int RunProxy(int argc, char** argv) {
   if (epfd < 0) Die("epoll_create1");
   EpollAdd(epfd, sigfd);
   EpollAdd(epfd, lfd);
-  std::fprintf(stderr, "portmap_lab_tcp: proxy %s -> %s\n", argv[0], argv[1]);
+  (void)std::fprintf(stderr, "portmap_lab_tcp: proxy %s -> %s\n", argv[0], argv[1]);
 
   for (;;) {
     epoll_event ev{};

@@ -60,10 +60,12 @@ TEST(ConfigGuardTest, ChecksAreUnharmedByOtherThreadsAllocating) {
   // process and inherits no lock.
   std::atomic<bool> stop{false};
   std::vector<std::thread> allocators;
+  allocators.reserve(3);
   for (int t = 0; t < 3; ++t) {
     allocators.emplace_back([&stop] {
       while (!stop) {
         std::vector<std::string> churn;
+        churn.reserve(64);
         for (int i = 0; i < 64; ++i) churn.emplace_back(static_cast<size_t>(32 + i * 61), 'x');
       }
     });
@@ -107,10 +109,11 @@ TEST(ConfigGuardTest, WebConfigParserLoopsEndToo) {
 TEST(ConfigGuardTest, ACheckProcessStartsNoChecksOfItsOwn) {
   // What a check started from an executable without RunYamlCheckIfAsked in
   // its main() would meet: an error, not another generation of checks.
-  ASSERT_EQ(setenv("PORTMAP_YAML_CHECK", "1", 1), 0);
+  // The test's own environment, while no other thread of it runs.
+  ASSERT_EQ(setenv("PORTMAP_YAML_CHECK", "1", 1), 0);  // NOLINT(concurrency-mt-unsafe)
   ProbeConfig config;
   const Status st = ParseConfigBounded("targets: []\n", "f.yml", kConfigParseLimit, &config);
-  unsetenv("PORTMAP_YAML_CHECK");
+  unsetenv("PORTMAP_YAML_CHECK");  // NOLINT(concurrency-mt-unsafe)
   ASSERT_FALSE(st.ok());
   EXPECT_THAT(st.message(), testing::HasSubstr("does not call RunYamlCheckIfAsked"));
 }

@@ -8,6 +8,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "exporter/runbook/markdown_html.h"
 #include "exporter/runbook/runbook_page.h"
@@ -22,14 +23,19 @@ std::string ReadFile(const std::string& path) {
   return s.str();
 }
 
-std::set<std::string> Ids(const std::string& html) {
-  std::set<std::string> ids;
-  const std::regex id(R"re(<h[1-6] id="([^"]*)">)re");
-  for (auto it = std::sregex_iterator(html.begin(), html.end(), id); it != std::sregex_iterator();
+// The first group of every match of `re` in `text`, in order.
+std::vector<std::string> Captures(const std::string& text, const std::regex& re) {
+  std::vector<std::string> out;
+  for (auto it = std::sregex_iterator(text.begin(), text.end(), re); it != std::sregex_iterator();
        ++it) {
-    ids.insert((*it)[1]);
+    out.push_back((*it)[1]);
   }
-  return ids;
+  return out;
+}
+
+std::set<std::string> Ids(const std::string& html) {
+  const std::vector<std::string> ids = Captures(html, std::regex(R"re(<h[1-6] id="([^"]*)">)re"));
+  return {ids.begin(), ids.end()};
 }
 
 TEST(HeadingSlugTest, FollowsGithub) {
@@ -64,22 +70,19 @@ TEST(RunbookPageTest, EveryAnchorOfTheRunbookAndTheRulesResolves) {
   ASSERT_GT(ids.size(), 10u);
 
   const std::string markdown = ReadFile(PORTMAP_REPO "/alerts/runbook.md");
-  const std::regex link(R"re(\]\(#([^)]+)\))re");
-  int links = 0;
-  for (auto it = std::sregex_iterator(markdown.begin(), markdown.end(), link);
-       it != std::sregex_iterator(); ++it, ++links) {
-    EXPECT_TRUE(ids.count((*it)[1])) << "runbook.md links to #" << (*it)[1];
+  const std::vector<std::string> links = Captures(markdown, std::regex(R"re(\]\(#([^)]+)\))re"));
+  for (const std::string& anchor : links) {
+    EXPECT_TRUE(ids.count(anchor)) << "runbook.md links to #" << anchor;
   }
-  EXPECT_GT(links, 5);
+  EXPECT_GT(links.size(), 5u);
 
   const std::string rules = ReadFile(PORTMAP_REPO "/alerts/portmap.rules.yml");
-  const std::regex runbook_url(R"re(runbook_url: .*/runbook#([a-z0-9_-]+))re");
-  int urls = 0;
-  for (auto it = std::sregex_iterator(rules.begin(), rules.end(), runbook_url);
-       it != std::sregex_iterator(); ++it, ++urls) {
-    EXPECT_TRUE(ids.count((*it)[1])) << "a runbook_url names #" << (*it)[1];
+  const std::vector<std::string> urls =
+      Captures(rules, std::regex(R"re(runbook_url: .*/runbook#([a-z0-9_-]+))re"));
+  for (const std::string& anchor : urls) {
+    EXPECT_TRUE(ids.count(anchor)) << "a runbook_url names #" << anchor;
   }
-  EXPECT_GE(urls, 13);
+  EXPECT_GE(urls.size(), 13u);
 }
 
 TEST(RunbookPageTest, IsAWholeHtmlPageWithTheVersion) {

@@ -33,7 +33,7 @@ TEST_F(ProcfsTest, ReadsIntegerWithNewline) {
 
 TEST_F(ProcfsTest, ReadFileUpToReadsWithinTheBoundAndStopsPastIt) {
   // Larger than one 64 KiB read, so the bound is checked across reads.
-  const std::string big(200 * 1024, 'x');
+  const std::string big(size_t{200} * 1024, 'x');
   const std::string path = Write("big", big);
   std::string text;
   bool too_large = true;
