@@ -51,9 +51,7 @@ std::vector<PublishedPortRef> PublishedPortsOf(const std::vector<NfChain>& chain
 }
 
 std::shared_ptr<PublishedPorts> NewPublishedPorts(const CollectorOptions& options) {
-  return std::make_shared<PublishedPorts>(options.netfilter_source
-                                              ? options.netfilter_source(options.paths)
-                                              : NewKernelNetfilterSource(options.paths));
+  return std::make_shared<PublishedPorts>(NewNetfilterSource(options));
 }
 
 }  // namespace portmap

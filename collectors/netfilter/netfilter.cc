@@ -281,10 +281,13 @@ std::unique_ptr<NetfilterSource> NewKernelNetfilterSource(const Paths& paths) {
   return std::make_unique<KernelSource>(paths);
 }
 
+std::unique_ptr<NetfilterSource> NewNetfilterSource(const CollectorOptions& options) {
+  return options.netfilter_source ? options.netfilter_source(options.paths)
+                                  : NewKernelNetfilterSource(options.paths);
+}
+
 std::unique_ptr<Collector> NewNetfilterCollector(const CollectorOptions& options) {
-  return NewNetfilterCollectorWithSource(options.netfilter_source
-                                             ? options.netfilter_source(options.paths)
-                                             : NewKernelNetfilterSource(options.paths),
+  return NewNetfilterCollectorWithSource(NewNetfilterSource(options),
                                          options.watch_events ? std::make_unique<NetfilterWatcher>()
                                                               : std::unique_ptr<NetfilterWatcher>(),
                                          options.published_ports);

@@ -92,6 +92,9 @@ class NetfilterSource {
 // The kernel source for this process's network namespace.
 std::unique_ptr<NetfilterSource> NewKernelNetfilterSource(const Paths& paths);
 
+// The source options.netfilter_source names, else the kernel's.
+std::unique_ptr<NetfilterSource> NewNetfilterSource(const CollectorOptions& options);
+
 std::unique_ptr<Collector> NewNetfilterCollector(const CollectorOptions& options);
 
 // For tests: the collector over a given source and event source (nullptr:
