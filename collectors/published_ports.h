@@ -26,7 +26,7 @@
 #include <vector>
 
 #include "collectors/collector.h"
-#include "collectors/netlink/nf_ruleset.h"
+#include "netlink/nf_ruleset.h"
 
 namespace portmap {
 

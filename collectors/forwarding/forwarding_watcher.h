@@ -38,7 +38,7 @@
 #include <string>
 #include <thread>
 
-#include "collectors/netlink/netconf.h"
+#include "netlink/netconf.h"
 #include "util/event_thread.h"
 
 namespace portmap {

@@ -11,8 +11,8 @@
 
 #include "collectors/host_facts.h"
 #include "collectors/netfilter/nf_docker.h"
-#include "collectors/netlink/nftables.h"
-#include "collectors/netlink/xtables.h"
+#include "netlink/nftables.h"
+#include "netlink/xtables.h"
 #include "collectors/published_ports.h"
 #include "util/metrics.h"
 

@@ -3,9 +3,9 @@
 // The DOCKER chains decide whether a published port can be reached from
 // outside, and they disappear when firewalld starts or reloads after dockerd.
 // Read straight from the kernel at scrape time, never by exec'ing iptables:
-//   backend="nftables"  nf_tables over netlink (collectors/netlink/nftables.h): the
+//   backend="nftables"  nf_tables over netlink (netlink/nftables.h): the
 //                       rules iptables-nft writes, ip and ip6 families
-//   backend="legacy"    x_tables over getsockopt (collectors/netlink/xtables.h), IPv4,
+//   backend="legacy"    x_tables over getsockopt (netlink/xtables.h), IPv4,
 //                       only tables listed in <procfs>/self/net/ip_tables_names
 // Both can hold rules at once (the "iptables-legacy tables present" mix-up);
 // both are reported.  Only nat and filter are read, and in them only the
@@ -65,8 +65,8 @@
 #include "collectors/host_facts.h"
 #include "collectors/netfilter/nf_docker.h"
 #include "collectors/netfilter/nf_watcher.h"
-#include "collectors/netlink/nf_ruleset.h"
-#include "collectors/netlink/socket.h"
+#include "netlink/nf_ruleset.h"
+#include "netlink/socket.h"
 
 namespace portmap {
 

@@ -1,6 +1,6 @@
 // nf_docker: which of Docker's chains a ruleset should hold, and what it
 // publishes — the model the netfilter collector exports, as a pure function
-// over chains from either backend (collectors/netlink/nf_ruleset.h).
+// over chains from either backend (netlink/nf_ruleset.h).
 //
 // Docker's layout (both iptables generations):
 //   always        nat DOCKER, filter DOCKER, filter DOCKER-USER
@@ -26,7 +26,7 @@
 #include <tuple>
 #include <vector>
 
-#include "collectors/netlink/nf_ruleset.h"
+#include "netlink/nf_ruleset.h"
 
 namespace portmap {
 

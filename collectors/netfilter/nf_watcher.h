@@ -43,7 +43,7 @@
 #include <tuple>
 #include <vector>
 
-#include "collectors/netlink/nftables.h"
+#include "netlink/nftables.h"
 #include "util/event_thread.h"
 
 namespace portmap {

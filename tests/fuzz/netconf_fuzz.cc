@@ -6,7 +6,7 @@
 #include <cstdlib>
 #include <vector>
 
-#include "collectors/netlink/netconf.h"
+#include "netlink/netconf.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::vector<portmap::NetconfEvent> events;

@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <cstdlib>
 
-#include "collectors/netlink/nftables.h"
+#include "netlink/nftables.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   portmap::NftMessages msgs;

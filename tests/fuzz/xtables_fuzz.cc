@@ -9,7 +9,7 @@
 #include <cstring>
 #include <vector>
 
-#include "collectors/netlink/xtables.h"
+#include "netlink/xtables.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   constexpr size_t kHeader = size_t{4} * (1 + 2 * portmap::kXtNumHooks);

@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "collectors/netlink/nftables.h"
-#include "collectors/netlink/xtables.h"
+#include "netlink/nftables.h"
+#include "netlink/xtables.h"
 
 namespace {
 

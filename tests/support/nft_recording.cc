@@ -8,7 +8,7 @@
 #include <utility>
 
 #include "collectors/netfilter/nf_docker.h"
-#include "collectors/netlink/nftables.h"
+#include "netlink/nftables.h"
 
 namespace portmap::testing {
 

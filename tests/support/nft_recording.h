@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "collectors/netfilter/netfilter.h"
-#include "collectors/netlink/nf_ruleset.h"
+#include "netlink/nf_ruleset.h"
 
 namespace portmap::testing {
 

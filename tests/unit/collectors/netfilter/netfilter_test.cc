@@ -13,8 +13,8 @@
 #include <vector>
 
 #include "collectors/netfilter/nf_docker.h"
-#include "collectors/netlink/nftables.h"
-#include "collectors/netlink/xtables.h"
+#include "netlink/nftables.h"
+#include "netlink/xtables.h"
 #include "tests/support/nft_recording.h"
 
 namespace portmap {

@@ -1,6 +1,6 @@
 // The x_tables reader: the loaded-table list, the two getsockopt calls, and
 // a text form of a table for recorded test data.
-#include "collectors/netlink/xtables.h"
+#include "netlink/xtables.h"
 
 // glibc's netinet/in.h before any linux/ header: the other order redefines
 // struct in_addr.

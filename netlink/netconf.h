@@ -22,7 +22,7 @@
 #include <optional>
 #include <vector>
 
-#include "collectors/netlink/socket.h"
+#include "netlink/socket.h"
 
 namespace portmap {
 

@@ -1,4 +1,4 @@
-#include "collectors/netlink/netconf.h"
+#include "netlink/netconf.h"
 
 #include <libmnl/libmnl.h>
 #include <linux/netconf.h>

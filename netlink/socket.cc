@@ -1,4 +1,4 @@
-#include "collectors/netlink/socket.h"
+#include "netlink/socket.h"
 
 #include <poll.h>
 #include <sys/socket.h>

@@ -9,8 +9,8 @@
 #include <map>
 #include <string>
 
-#include "collectors/netlink/xt_payload.h"
-#include "collectors/netlink/xtables.h"
+#include "netlink/xt_payload.h"
+#include "netlink/xtables.h"
 
 namespace portmap {
 

@@ -5,7 +5,7 @@
 
 #include <linux/netlink.h>
 
-#include "collectors/netlink/nftables.h"
+#include "netlink/nftables.h"
 
 namespace portmap {
 

@@ -1,5 +1,5 @@
 // The nf_tables reader: requests, and the generation-checked read loop.
-#include "collectors/netlink/nftables.h"
+#include "netlink/nftables.h"
 
 #include <libmnl/libmnl.h>
 #include <linux/netfilter.h>

@@ -1,4 +1,4 @@
-#include "collectors/netlink/xt_payload.h"
+#include "netlink/xt_payload.h"
 
 #include <arpa/inet.h>
 #include <linux/netfilter/nf_nat.h>

@@ -1,6 +1,6 @@
 // The nf_tables rule decoder: walks a rule's expression list with a small
 // register file, enough to read what iptables-nft writes (nftables.h).
-#include "collectors/netlink/nft_rule.h"
+#include "netlink/nft_rule.h"
 
 #include <arpa/inet.h>
 #include <endian.h>
@@ -14,8 +14,8 @@
 #include <cstring>
 #include <string_view>
 
-#include "collectors/netlink/nft_attr.h"
-#include "collectors/netlink/xt_payload.h"
+#include "netlink/nft_attr.h"
+#include "netlink/xt_payload.h"
 
 namespace portmap {
 

@@ -1,6 +1,6 @@
 // The x_tables blob decoder on tables recorded from the lab with
 // iptables-legacy 1.8.9 (tests/fixtures/xtables/README.md says how).
-#include "collectors/netlink/xtables.h"
+#include "netlink/xtables.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>

@@ -10,9 +10,9 @@
 #include <cerrno>
 #include <cstring>
 
-#include "collectors/netlink/nft_attr.h"
-#include "collectors/netlink/nft_rule.h"
-#include "collectors/netlink/nftables.h"
+#include "netlink/nft_attr.h"
+#include "netlink/nft_rule.h"
+#include "netlink/nftables.h"
 
 namespace portmap {
 

@@ -48,8 +48,8 @@
 #include <string>
 #include <vector>
 
-#include "collectors/netlink/nf_ruleset.h"
-#include "collectors/netlink/socket.h"
+#include "netlink/nf_ruleset.h"
+#include "netlink/socket.h"
 
 namespace portmap {
 

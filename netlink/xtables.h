@@ -31,8 +31,8 @@
 #include <string>
 #include <vector>
 
-#include "collectors/netlink/nf_ruleset.h"
-#include "collectors/netlink/socket.h"  // NetlinkStatus: an errno and a message
+#include "netlink/nf_ruleset.h"
+#include "netlink/socket.h"  // NetlinkStatus: an errno and a message
 #include "util/paths.h"
 
 namespace portmap {

@@ -1,6 +1,6 @@
 // The netconf decoder on datagrams recorded from a real kernel (see
 // tests/fixtures/netconf/README.md for how they were recorded).
-#include "collectors/netlink/netconf.h"
+#include "netlink/netconf.h"
 
 #include <gtest/gtest.h>
 #include <linux/netconf.h>

@@ -1,7 +1,7 @@
 // The nf_tables decoders on messages recorded from the lab (iptables-nft
 // 1.8.9; tests/fixtures/nftables/README.md says how), plus hand-built
 // messages for the encodings older iptables-nft versions write.
-#include "collectors/netlink/nftables.h"
+#include "netlink/nftables.h"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
