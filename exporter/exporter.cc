@@ -15,6 +15,7 @@
 #include "exporter/privileges.h"
 #include "exporter/probe_handler.h"
 #include "exporter/runbook/runbook_page.h"
+#include "exporter/trace/trace_command.h"
 #include "exporter/web/http_server.h"
 #include "exporter/web/listen_relay.h"
 #include "exporter/web/web_config.h"
@@ -77,6 +78,7 @@ int RunExporter(int argc, const char* const* argv, std::span<const CollectorSpec
   if (argc > 1 && std::string_view(argv[1]) == "diagnose") {
     return RunDiagnose(argc - 1, argv + 1, collectors);
   }
+  if (argc > 1 && std::string_view(argv[1]) == "trace") return RunTrace(argc - 1, argv + 1);
   Flags flags;
   std::string error;
   switch (ParseFlags(argc, argv, collectors, &flags, &error, std::cout)) {

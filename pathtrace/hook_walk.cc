@@ -1,0 +1,143 @@
+// One hook: the base chains in priority order, as nf_hook_slow runs them.
+#include "pathtrace/hook_walk.h"
+
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_conntrack_common.h>
+
+#include <algorithm>
+
+#include "pathtrace/nft_eval.h"
+#include "pathtrace/xt_legacy.h"
+
+namespace portmap::pathtrace {
+
+namespace {
+
+bool IsNat(const NftChainModel& c) { return c.type == "nat"; }
+
+// Where a chain runs: its priority, except nat chains, which the nat core
+// runs together at its own hook priority (nf_nat_register_fn), ordered
+// among themselves by theirs.
+int32_t EffectivePriority(const NftChainModel& c, uint32_t hook) {
+  if (!IsNat(c)) return c.priority;
+  return hook == NF_INET_PRE_ROUTING || hook == NF_INET_LOCAL_OUT ? kPriorityNatDst
+                                                                  : kPriorityNatSrc;
+}
+
+void AttachConntrack(Packet* pkt) {
+  if (pkt->ct.attached || pkt->ct.untracked) return;
+  Conntrack& ct = pkt->ct;
+  ct.attached = true;
+  ct.ctinfo = IP_CT_NEW;
+  ct.status = 0;
+  ct.reply = false;
+  ct.orig_src = pkt->saddr;
+  ct.orig_dst = pkt->daddr;
+  ct.orig_sport = pkt->sport;
+  ct.orig_dport = pkt->dport;
+  ct.reply_src = pkt->daddr;
+  ct.reply_dst = pkt->saddr;
+  ct.reply_sport = pkt->dport;
+  ct.reply_dport = pkt->sport;
+}
+
+}  // namespace
+
+Outcome RejectOutcome(const RejectAction& r, const Packet& pkt) {
+  const bool tcp = pkt.l4proto == 6;
+  if (r.tcp_reset) return tcp ? Outcome::kRefused : Outcome::kTimeout;
+  if (!tcp) return Outcome::kUnreachable;
+  const uint8_t port_unreach = pkt.ipv6() ? 4 : 3;  // ICMPV6_PORT_UNREACH / ICMP_PORT_UNREACH
+  return r.icmp_code == port_unreach ? Outcome::kRefused : Outcome::kUnreachable;
+}
+
+void HookWalk::Stop(Outcome outcome, std::string reason, std::optional<RuleRef> where) {
+  result_->outcome = outcome;
+  result_->reason = std::move(reason);
+  result_->stopped_at = std::move(where);
+}
+
+void HookWalk::Note(const std::string& phase, std::string text) {
+  result_->steps.push_back(TraceStep{phase, 0, std::move(text), std::nullopt, ""});
+}
+
+void HookWalk::StopOn(const ChainOutcome& c, const Packet& pkt, const std::string& phase) {
+  const std::string where =
+      c.decided.has_value()
+          ? c.decided->family + " " + c.decided->table + " " + c.decided->chain +
+                (c.decided->policy ? " policy" : " rule " + std::to_string(c.decided->handle))
+          : std::string("?");
+  switch (c.kind) {
+    case ChainOutcome::Kind::kDrop:
+      Stop(Outcome::kTimeout, "dropped in " + phase + " by " + where, c.decided);
+      return;
+    case ChainOutcome::Kind::kReject: {
+      const Outcome o = RejectOutcome(c.reject, pkt);
+      Stop(o, "rejected in " + phase + " by " + where, c.decided);
+      return;
+    }
+    case ChainOutcome::Kind::kQueue:
+    case ChainOutcome::Kind::kUnknown:
+      Stop(Outcome::kUnknown, c.reason + " (" + phase + ", " + where + ")", c.decided);
+      return;
+    case ChainOutcome::Kind::kAccept:
+      return;
+  }
+}
+
+bool HookWalk::Run(uint32_t hook, const std::string& phase, Packet* pkt) {
+  std::vector<const NftChainModel*> chains;
+  const Status st = ruleset_->BaseChains(pkt->nfproto, hook, &chains);
+  if (!st.ok()) {
+    Stop(Outcome::kUnknown, "the " + phase + " chains could not be read: " + st.message());
+    return false;
+  }
+  // One list: nf_tables chains and, for IPv4, the legacy tables hooked here.
+  struct Item {
+    int32_t priority;
+    bool nat;
+    const NftChainModel* chain;
+    const XtLegacyTable* table;
+  };
+  std::vector<Item> items;
+  for (const NftChainModel* c : chains) {
+    items.push_back({EffectivePriority(*c, hook), IsNat(*c), c, nullptr});
+  }
+  if (legacy_ != nullptr && !pkt->ipv6()) {
+    for (const XtLegacyTable& t : legacy_->Tables()) {
+      if ((t.valid_hooks & (1U << hook)) == 0) continue;
+      items.push_back({XtLegacyPriority(t.name, hook), t.name == "nat", nullptr, &t});
+    }
+  }
+  std::stable_sort(items.begin(), items.end(),
+                   [](const Item& a, const Item& b) { return a.priority < b.priority; });
+  const bool conntrack_hook = hook == NF_INET_PRE_ROUTING || hook == NF_INET_LOCAL_OUT;
+  bool nat_done = false;  // a nat chain set up a binding: later nat chains are skipped
+  for (const Item& it : items) {
+    if (conntrack_hook && it.priority >= kPriorityConntrack) AttachConntrack(pkt);
+    if (it.nat) {
+      // nat chains see only a connection's first packet (nf_nat_inet_fn).
+      if (!pkt->ct.attached || pkt->ct.untracked || pkt->ct.ctinfo != IP_CT_NEW || nat_done) {
+        continue;
+      }
+    }
+    const uint32_t status_before = pkt->ct.status;
+    ChainOutcome out;
+    if (it.chain != nullptr) {
+      NftEvalContext ctx{ruleset_, kernel_, hook, phase, &result_->steps};
+      out = EvalNftBaseChain(*it.chain, pkt, ctx);
+    } else {
+      out = EvalXtLegacyHook(*it.table, hook, pkt, kernel_, phase, &result_->steps);
+    }
+    result_->approximate = result_->approximate || out.approximate;
+    if (it.nat && pkt->ct.status != status_before) nat_done = true;
+    if (out.kind != ChainOutcome::Kind::kAccept) {
+      StopOn(out, *pkt, phase);
+      return false;
+    }
+  }
+  if (conntrack_hook) AttachConntrack(pkt);
+  return true;
+}
+
+}  // namespace portmap::pathtrace

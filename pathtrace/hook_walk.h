@@ -1,0 +1,57 @@
+// hook_walk: one netfilter hook on the packet — every base chain hooked there
+// in the kernel's priority order, conntrack attached at its own priority, nat
+// chains only for a new connection — and the routing decision.  Internal to
+// the tracer (tracer.h), which strings hooks into a path.  nf_tables base
+// chains and iptables-legacy tables run in one priority order, as the kernel
+// registers both on the same hooks.
+//
+// Thread safety: used by one thread at a time.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "pathtrace/chain_outcome.h"
+#include "pathtrace/kernel.h"
+#include "pathtrace/packet.h"
+#include "pathtrace/ruleset.h"
+#include "pathtrace/trace_result.h"
+#include "pathtrace/xt_legacy_source.h"
+
+namespace portmap::pathtrace {
+
+inline constexpr int32_t kPriorityConntrack = -200;  // NF_IP_PRI_CONNTRACK
+inline constexpr int32_t kPriorityNatDst = -100;     // NF_IP_PRI_NAT_DST
+inline constexpr int32_t kPriorityNatSrc = 100;      // NF_IP_PRI_NAT_SRC
+
+class HookWalk {
+ public:
+  // `legacy` may be null: no iptables-legacy tables are evaluated.
+  HookWalk(RulesetSource* ruleset, LegacyRuleset* legacy, KernelView* kernel, TraceResult* result)
+      : ruleset_(ruleset), legacy_(legacy), kernel_(kernel), result_(result) {}
+
+  // Runs hook `hook` (NF_INET_*) on *pkt.  True when the packet goes on;
+  // false when it stopped, with result->outcome, stopped_at and reason set.
+  bool Run(uint32_t hook, const std::string& phase, Packet* pkt);
+
+  // Ends the trace as `outcome` because of `reason` (and `where`, if a rule).
+  void Stop(Outcome outcome, std::string reason, std::optional<RuleRef> where = std::nullopt);
+
+  void Note(const std::string& phase, std::string text);
+
+ private:
+  // A chain's outcome that ends the packet's way, as the client sees it.
+  void StopOn(const ChainOutcome& c, const Packet& pkt, const std::string& phase);
+
+  RulesetSource* ruleset_;
+  LegacyRuleset* legacy_;
+  KernelView* kernel_;
+  TraceResult* result_;
+};
+
+// What a client sees for a reject: TCP reset or ICMP port unreachable is
+// refused (ECONNREFUSED) for TCP; other ICMP errors are unreachable; UDP sees
+// unreachable for any ICMP error and nothing (a timeout) for a TCP reset.
+Outcome RejectOutcome(const RejectAction& r, const Packet& pkt);
+
+}  // namespace portmap::pathtrace

@@ -1,0 +1,49 @@
+// xt_legacy_source: where the tracer reads legacy iptables (ip_tables)
+// tables from — a narrow seam like ruleset.h's.  LiveLegacyRuleset reads the
+// loaded tables with getsockopt (netlink/xtables.h) once per trace; tests
+// pass decoded blobs.
+//
+// x_tables has no generation number: a table replaced during the read is
+// retried by XtReadTable (EAGAIN); a trace reads each table once, so it sees
+// one version of each.
+//
+// Never loads a table: only those listed in ip_tables_names are read (asking
+// for "nat" would create it, the very state the exporter reports on).
+//
+// Thread safety: used by one thread at a time.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "pathtrace/xt_legacy.h"
+#include "util/paths.h"
+#include "util/status.h"
+
+namespace portmap::pathtrace {
+
+class LegacyRuleset {
+ public:
+  virtual ~LegacyRuleset() = default;
+  // Reads the loaded IPv4 tables afresh (called at the start of each trace).
+  virtual Status Begin() = 0;
+  // The tables Begin read; valid until the next Begin.
+  virtual const std::vector<XtLegacyTable>& Tables() const = 0;
+};
+
+class LiveLegacyRuleset : public LegacyRuleset {
+ public:
+  explicit LiveLegacyRuleset(Paths paths,
+                             std::chrono::milliseconds timeout = std::chrono::seconds(2))
+      : paths_(std::move(paths)), timeout_(timeout) {}
+  Status Begin() override;
+  const std::vector<XtLegacyTable>& Tables() const override { return tables_; }
+
+ private:
+  Paths paths_;
+  std::chrono::milliseconds timeout_;
+  std::vector<XtLegacyTable> tables_;
+};
+
+}  // namespace portmap::pathtrace

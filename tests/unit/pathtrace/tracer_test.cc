@@ -1,0 +1,208 @@
+// The tracer's path through the hooks, on rulesets built by hand the way the
+// kernel holds them and a kernel whose routes and sockets the test states.
+#include "pathtrace/tracer.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/rtnetlink.h>
+
+#include <cerrno>
+
+#include "tests/unit/pathtrace/fakes.h"
+
+namespace portmap::pathtrace {
+namespace {
+
+using namespace testing;  // NOLINT(google-build-using-namespace): the fakes' helpers
+
+class TracerTest : public ::testing::Test {
+ protected:
+  TracerTest() {
+    kernel_.local_addrs = {*ParseAddr("198.51.100.1"), *ParseAddr("203.0.113.1")};
+    syn_.saddr = *ParseAddr("198.51.100.2");
+    syn_.daddr = *ParseAddr("198.51.100.1");
+    syn_.sport = 40000;
+    syn_.dport = 5000;
+    syn_.iif = Interface{2, "eth0", 1};
+  }
+
+  // Docker's DNAT of 5000 to the container, in an ip nat table.
+  void AddDockerDnat() {
+    auto& pre = rules_.AddChain(
+        Base(NFPROTO_IPV4, "nat", "PREROUTING", NF_INET_PRE_ROUTING, -100, NF_ACCEPT, "nat"));
+    pre.rules.push_back(Rule(1, {}, {Verdict(-3, "DOCKER")}));
+    auto& docker = rules_.AddChain(User(NFPROTO_IPV4, "nat", "DOCKER"));
+    docker.rules.push_back(
+        Rule(2, {IifName("docker0", false), TcpDport(5000)}, DnatTo("203.0.113.2", 5000)));
+  }
+
+  TraceResult Trace() {
+    TraceResult r;
+    Tracer tracer(&rules_, &kernel_);
+    EXPECT_TRUE(tracer.Trace(syn_, &r).ok());
+    return r;
+  }
+
+  FakeRuleset rules_;
+  FakeKernel kernel_;
+  Packet syn_;
+};
+
+TEST_F(TracerTest, NoRulesNoDnatNothingListeningIsRefused) {
+  const TraceResult r = Trace();
+  EXPECT_EQ(r.outcome, Outcome::kRefused) << r.reason;
+}
+
+TEST_F(TracerTest, HostListenerConnects) {
+  kernel_.listeners = {{Addr{}, 5000}};
+  EXPECT_EQ(Trace().outcome, Outcome::kConnected);
+}
+
+TEST_F(TracerTest, DnatForwardsAndTheReplyReturns) {
+  AddDockerDnat();
+  const TraceResult r = Trace();
+  EXPECT_EQ(r.outcome, Outcome::kConnected) << r.reason;
+  EXPECT_FALSE(r.notes.empty());
+  bool saw_dnat = false;
+  for (const auto& s : r.steps)
+    saw_dnat = saw_dnat || s.verdict.find("dnat to 203.0.113.2:5000") == 0;
+  EXPECT_TRUE(saw_dnat);
+}
+
+TEST_F(TracerTest, ForeignForwardPolicyDropTimesOut) {
+  AddDockerDnat();
+  rules_.AddChain(Base(NFPROTO_INET, "filter", "forward", NF_INET_FORWARD, 0, NF_DROP));
+  const TraceResult r = Trace();
+  EXPECT_EQ(r.outcome, Outcome::kTimeout);
+  ASSERT_TRUE(r.stopped_at.has_value());
+  EXPECT_EQ(r.stopped_at->family, "inet");
+  EXPECT_EQ(r.stopped_at->table, "filter");
+  EXPECT_EQ(r.stopped_at->chain, "forward");
+  EXPECT_TRUE(r.stopped_at->policy);
+}
+
+TEST_F(TracerTest, AcceptEndsOnlyItsOwnBaseChain) {
+  AddDockerDnat();
+  auto& a = rules_.AddChain(Base(NFPROTO_IPV4, "filter", "FORWARD", NF_INET_FORWARD, 0));
+  a.rules.push_back(Rule(1, {}, {Verdict(NF_ACCEPT)}));
+  auto& b = rules_.AddChain(Base(NFPROTO_INET, "late", "fwd", NF_INET_FORWARD, 10));
+  b.rules.push_back(Rule(9, {TcpDport(5000)}, {Verdict(NF_DROP)}));
+  const TraceResult r = Trace();
+  EXPECT_EQ(r.outcome, Outcome::kTimeout);
+  ASSERT_TRUE(r.stopped_at.has_value());
+  EXPECT_EQ(r.stopped_at->table, "late");
+  EXPECT_EQ(r.stopped_at->handle, 9U);
+}
+
+TEST_F(TracerTest, FirewalldNftablesCtStatusDnatAcceptsUnopenedPort) {
+  AddDockerDnat();
+  auto& fwd =
+      rules_.AddChain(Base(NFPROTO_INET, "firewalld", "filter_FORWARD", NF_INET_FORWARD, 10));
+  fwd.rules.push_back(Rule(1, {CtStatusDnat()}, {Verdict(NF_ACCEPT)}));
+  fwd.rules.push_back(
+      Rule(2, {}, {RejectExpr{NFT_REJECT_ICMPX_UNREACH, NFT_REJECT_ICMPX_ADMIN_PROHIBITED}}));
+  EXPECT_EQ(Trace().outcome, Outcome::kConnected);
+}
+
+TEST_F(TracerTest, RejectAdminProhibitedIsUnreachableAndResetIsRefused) {
+  auto& in = rules_.AddChain(Base(NFPROTO_INET, "firewalld", "filter_INPUT", NF_INET_LOCAL_IN, 10));
+  in.rules.push_back(
+      Rule(4, {}, {RejectExpr{NFT_REJECT_ICMPX_UNREACH, NFT_REJECT_ICMPX_ADMIN_PROHIBITED}}));
+  kernel_.listeners = {{Addr{}, 5000}};
+  EXPECT_EQ(Trace().outcome, Outcome::kUnreachable);
+  in.rules[0].exprs.back() = RejectExpr{NFT_REJECT_TCP_RST, 0};
+  EXPECT_EQ(Trace().outcome, Outcome::kRefused);
+}
+
+TEST_F(TracerTest, ForwardingOffOnTheInputInterfaceIsASilentDrop) {
+  AddDockerDnat();
+  kernel_.sysctls["ipv4/conf/eth0/forwarding"] = 0;
+  kernel_.route = [](const RouteQuery&) {
+    RouteAnswer a;
+    a.error = EHOSTUNREACH;
+    return a;
+  };
+  const TraceResult r = Trace();
+  EXPECT_EQ(r.outcome, Outcome::kTimeout);
+  EXPECT_NE(r.reason.find("forwarding is off on eth0"), std::string::npos) << r.reason;
+}
+
+TEST_F(TracerTest, RpFilterIsASilentDrop) {
+  kernel_.route = [](const RouteQuery&) {
+    RouteAnswer a;
+    a.error = EXDEV;
+    return a;
+  };
+  EXPECT_EQ(Trace().outcome, Outcome::kTimeout);
+}
+
+TEST_F(TracerTest, RawDropRunsBeforeNat) {
+  AddDockerDnat();
+  auto& raw = rules_.AddChain(Base(NFPROTO_IPV4, "raw", "PREROUTING", NF_INET_PRE_ROUTING, -300));
+  raw.rules.push_back(Rule(3, {TcpDport(5000)}, {Verdict(NF_DROP)}));
+  const TraceResult r = Trace();
+  EXPECT_EQ(r.outcome, Outcome::kTimeout);
+  EXPECT_EQ(r.stopped_at->table, "raw");
+}
+
+TEST_F(TracerTest, ReplyDroppedOnItsWayBackTimesOut) {
+  AddDockerDnat();
+  auto& fwd = rules_.AddChain(Base(NFPROTO_IPV4, "filter", "FORWARD", NF_INET_FORWARD, 0, NF_DROP));
+  fwd.rules.push_back(Rule(1, {OifName("docker0"), TcpDport(5000)}, {Verdict(NF_ACCEPT)}));
+  const TraceResult r = Trace();
+  EXPECT_EQ(r.outcome, Outcome::kTimeout);
+  bool reply_phase = false;
+  for (const auto& s : r.steps) reply_phase = reply_phase || s.phase == "reply forward";
+  EXPECT_TRUE(reply_phase);
+  fwd.rules.push_back(Rule(2, {CtEstablished()}, {Verdict(NF_ACCEPT)}));
+  EXPECT_EQ(Trace().outcome, Outcome::kConnected);
+}
+
+TEST_F(TracerTest, NatChainsAreSkippedForTheReply) {
+  AddDockerDnat();
+  // A nat chain at postrouting that would drop: nat chains see only the
+  // first packet, and the first packet is not TCP-flagged SYN-ACK.
+  auto& post = rules_.AddChain(
+      Base(NFPROTO_IPV4, "nat", "POSTROUTING", NF_INET_POST_ROUTING, 100, NF_ACCEPT, "nat"));
+  NftRuleModel synack = Rule(5, {},
+                             {PayloadExpr{NFT_PAYLOAD_TRANSPORT_HEADER, 13, 1, NFT_REG_1, {}},
+                              CmpExpr{NFT_REG_1, NFT_CMP_EQ, {0x12}}, Verdict(NF_DROP)});
+  post.rules.push_back(synack);
+  EXPECT_EQ(Trace().outcome, Outcome::kConnected);
+}
+
+TEST_F(TracerTest, UnknownExpressionIsUnknownNamingTheRule) {
+  auto& in = rules_.AddChain(Base(NFPROTO_INET, "x", "input", NF_INET_LOCAL_IN, 0));
+  in.rules.push_back(Rule(42, {}, {UnknownExpr{"osf"}, Verdict(NF_DROP)}));
+  const TraceResult r = Trace();
+  EXPECT_EQ(r.outcome, Outcome::kUnknown);
+  ASSERT_TRUE(r.stopped_at.has_value());
+  EXPECT_EQ(r.stopped_at->handle, 42U);
+  EXPECT_NE(r.reason.find("osf"), std::string::npos);
+}
+
+TEST_F(TracerTest, QueueIsUnknown) {
+  auto& in = rules_.AddChain(Base(NFPROTO_INET, "x", "input", NF_INET_LOCAL_IN, 0));
+  in.rules.push_back(Rule(1, {}, {Verdict(NF_QUEUE)}));
+  EXPECT_EQ(Trace().outcome, Outcome::kUnknown);
+}
+
+TEST_F(TracerTest, RulesetChangingMidTraceRestarts) {
+  rules_.changes_left = 2;
+  Trace();
+  EXPECT_EQ(rules_.begins, 3);
+  rules_.changes_left = 100;
+  EXPECT_EQ(Trace().outcome, Outcome::kUnknown);
+}
+
+TEST_F(TracerTest, UdpDeliveredOrUnreachable) {
+  syn_.l4proto = 17;
+  EXPECT_EQ(Trace().outcome, Outcome::kUnreachable);
+  kernel_.listeners = {{Addr{}, 5000}};
+  EXPECT_EQ(Trace().outcome, Outcome::kDelivered);
+}
+
+}  // namespace
+}  // namespace portmap::pathtrace
