@@ -19,7 +19,10 @@ namespace {
 
 constexpr int32_t kNftReturn = -5;  // NFT_RETURN, as EvalXtTarget reports XT_RETURN
 
-std::string FieldString(const char* s, size_t max) { return std::string(s, strnlen(s, max)); }
+// An empty payload has no bytes at all (data() may be null).
+std::string FieldString(const char* s, size_t max) {
+  return s == nullptr || max == 0 ? std::string() : std::string(s, strnlen(s, max));
+}
 
 Status DecodeEntry(const std::vector<uint8_t>& b, size_t off, XtLegacyEntry* x) {
   ipt_entry e;
