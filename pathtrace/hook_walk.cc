@@ -63,10 +63,12 @@ void HookWalk::Note(const std::string& phase, std::string text) {
 
 void HookWalk::StopOn(const ChainOutcome& c, const Packet& pkt, const std::string& phase) {
   const std::string where =
-      c.decided.has_value()
-          ? c.decided->family + " " + c.decided->table + " " + c.decided->chain +
-                (c.decided->policy ? " policy" : " rule " + std::to_string(c.decided->handle))
-          : std::string("?");
+      c.decided.has_value() ? c.decided->family + " " + c.decided->table + " " + c.decided->chain +
+                                  (c.decided->policy ? std::string(" policy")
+                                   : c.decided->backend == "x_tables"
+                                       ? " rule #" + std::to_string(c.decided->handle)
+                                       : " handle " + std::to_string(c.decided->handle))
+                            : std::string("?");
   switch (c.kind) {
     case ChainOutcome::Kind::kDrop:
       Stop(Outcome::kTimeout, "dropped in " + phase + " by " + where, c.decided);
@@ -83,6 +85,41 @@ void HookWalk::StopOn(const ChainOutcome& c, const Packet& pkt, const std::strin
     case ChainOutcome::Kind::kAccept:
       return;
   }
+}
+
+bool HookWalk::RunIngress(const std::string& phase, Packet* pkt) {
+  constexpr uint32_t kNetdevIngress = 0;  // NF_NETDEV_INGRESS
+  constexpr uint32_t kInetIngress = 5;    // NF_INET_INGRESS
+  std::vector<const NftChainModel*> netdev, inet, chains;
+  Status st = ruleset_->BaseChains(NFPROTO_NETDEV, kNetdevIngress, &netdev);
+  if (st.ok()) st = ruleset_->BaseChains(pkt->nfproto, kInetIngress, &inet);
+  if (!st.ok()) {
+    Stop(Outcome::kUnknown, "the ingress chains could not be read: " + st.message());
+    return false;
+  }
+  // A chain names its devices, comma-separated when more than one.
+  auto on_iif = [pkt](const NftChainModel* c) {
+    const std::string list = "," + c->device + ",";
+    return list.find("," + pkt->iif.name + ",") != std::string::npos;
+  };
+  for (const auto* c : netdev) {
+    if (c->family == NFPROTO_NETDEV && on_iif(c)) chains.push_back(c);
+  }
+  for (const auto* c : inet) {
+    if (c->family == NFPROTO_INET && on_iif(c)) chains.push_back(c);
+  }
+  std::stable_sort(chains.begin(), chains.end(),
+                   [](const auto* a, const auto* b) { return a->priority < b->priority; });
+  for (const NftChainModel* c : chains) {
+    NftEvalContext ctx{ruleset_, kernel_, kInetIngress, phase, &result_->steps};
+    const ChainOutcome out = EvalNftBaseChain(*c, pkt, ctx);
+    result_->approximate = result_->approximate || out.approximate;
+    if (out.kind != ChainOutcome::Kind::kAccept) {
+      StopOn(out, *pkt, phase);
+      return false;
+    }
+  }
+  return true;
 }
 
 bool HookWalk::Run(uint32_t hook, const std::string& phase, Packet* pkt) {

@@ -35,6 +35,12 @@ class HookWalk {
   bool Run(uint32_t hook, const std::string& phase, Packet* pkt);
 
   // Ends the trace as `outcome` because of `reason` (and `where`, if a rule).
+  // The ingress hook of the packet's input device, before prerouting:
+  // netdev-family chains hooked at ingress and inet chains hooked at
+  // NF_INET_INGRESS (Linux 5.10), those bound to pkt->iif's name.  Before
+  // conntrack: no connection is attached yet.
+  bool RunIngress(const std::string& phase, Packet* pkt);
+
   void Stop(Outcome outcome, std::string reason, std::optional<RuleRef> where = std::nullopt);
 
   void Note(const std::string& phase, std::string text);

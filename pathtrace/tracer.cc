@@ -60,6 +60,7 @@ class Walk {
       : kernel_(kernel), result_(result), hooks_(ruleset, legacy, kernel, result) {}
 
   void Run(Packet pkt) {
+    if (!hooks_.RunIngress("ingress", &pkt)) return;
     if (!hooks_.Run(NF_INET_PRE_ROUTING, "prerouting", &pkt)) return;
     RouteAnswer route;
     if (!RouteIn(pkt, "routing", &route)) return;
@@ -182,6 +183,7 @@ class Walk {
     // The SYN-ACK comes back in on the interface the SYN left by.
     Packet reply = ReplyOf(*pkt, kTcpSynAck);
     reply.iif = pkt->oif;
+    if (!hooks_.RunIngress("reply ingress", &reply)) return;
     if (!hooks_.Run(NF_INET_PRE_ROUTING, "reply prerouting", &reply)) return;
     RouteAnswer back;
     if (!RouteIn(reply, "reply routing", &back)) return;

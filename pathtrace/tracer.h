@@ -3,6 +3,7 @@
 // the client gets.
 //
 // A new connection from outside (the SYN, or a UDP datagram) goes:
+//   ingress      netdev (and inet, Linux 5.10) chains bound to the input device
 //   prerouting   every base chain hooked at NF_INET_PRE_ROUTING (ip/ip6 and
 //                inet tables), by priority: raw -300, [conntrack -200],
 //                mangle -150, dstnat -100 (type nat chains run only for a new

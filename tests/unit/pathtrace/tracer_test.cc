@@ -183,6 +183,20 @@ TEST_F(TracerTest, UnknownExpressionIsUnknownNamingTheRule) {
   EXPECT_NE(r.reason.find("osf"), std::string::npos);
 }
 
+TEST_F(TracerTest, NetdevIngressDropOnTheInputDeviceOnly) {
+  kernel_.listeners = {{Addr{}, 5000}};
+  NftChainModel ingress = Base(NFPROTO_NETDEV, "filter", "ingress", 0, -500);
+  ingress.device = "eth1,eth0";
+  ingress.rules.push_back(Rule(8, {TcpDport(5000)}, {Verdict(NF_DROP)}));
+  rules_.AddChain(ingress);
+  TraceResult r = Trace();
+  EXPECT_EQ(r.outcome, Outcome::kTimeout);
+  ASSERT_TRUE(r.stopped_at.has_value());
+  EXPECT_EQ(r.stopped_at->family, "netdev");
+  syn_.iif = Interface{3, "docker0", 1};  // bound to other devices: not run
+  EXPECT_EQ(Trace().outcome, Outcome::kConnected);
+}
+
 TEST_F(TracerTest, QueueIsUnknown) {
   auto& in = rules_.AddChain(Base(NFPROTO_INET, "x", "input", NF_INET_LOCAL_IN, 0));
   in.rules.push_back(Rule(1, {}, {Verdict(NF_QUEUE)}));
