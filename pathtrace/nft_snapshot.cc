@@ -88,12 +88,12 @@ void NftSnapshot::AddRule(NftRuleMessage rule) {
   }
   std::vector<NftRuleModel>& rules = e.model.rules;
   if (rule.rule.handle != 0) {
-    auto same = std::find_if(rules.begin(), rules.end(),
-                             [&](const NftRuleModel& r) { return r.handle == rule.rule.handle; });
-    if (same != rules.end()) {
-      *same = std::move(rule.rule);
+    auto [it, added] = e.by_handle.try_emplace(rule.rule.handle, rules.size());
+    if (!added && it->second < rules.size() && rules[it->second].handle == rule.rule.handle) {
+      rules[it->second] = std::move(rule.rule);
       return;
     }
+    it->second = rules.size();
   }
   rules.push_back(std::move(rule.rule));
 }
