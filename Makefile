@@ -56,8 +56,9 @@ format:
 bench: deps
 	cmake -S . -B $(BUILD_DIR) -DPORTMAP_WERROR=$(WERROR) -DPORTMAP_BENCH=ON $(CMAKE_ARGS)
 	cmake --build $(BUILD_DIR) -j$(JOBS) --target netfilter_scrape_bench forwarding_flip_bench \
-	  probe_connect_bench portmap_exporter portmap_lab_tcp
+	  probe_connect_bench trace_bench portmap_exporter portmap_lab_tcp
 	bench/netfilter_scrape.sh $(BUILD_DIR)/bench/netfilter_scrape_bench
+	bench/trace.sh $(BUILD_DIR)/bench/trace_bench
 	$(BUILD_DIR)/bench/forwarding_flip_bench --benchmark_min_time=2
 	bench/probe_bench.sh $(BUILD_DIR)
 	bench/load.sh $(BUILD_DIR)

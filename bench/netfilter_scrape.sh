@@ -8,6 +8,9 @@
 # Prints one Markdown table row per size (the format of bench/README.md).
 set -euo pipefail
 
+# shellcheck source=lib_rules.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib_rules.sh"
+
 bench=${1:?usage: $0 PATH/TO/netfilter_scrape_bench [SIZES...]}
 shift
 sizes=("${@:-0 10000 100000}")
@@ -32,45 +35,6 @@ timed() {
   "$@" >/dev/null
   end=${EPOCHREALTIME/,/.}
   awk -v s="$start" -v e="$end" 'BEGIN { printf "%.3f", e - s }'
-}
-
-# 100 Docker rules: the lab's chains, with 94 published ports in nat DOCKER.
-docker_rules() {
-  echo "*nat"
-  echo ":DOCKER - [0:0]"
-  echo "-A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER"
-  echo "-A OUTPUT ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j DOCKER"
-  echo "-A DOCKER -i docker0 -j RETURN"
-  local i
-  for ((i = 0; i < 94; i++)); do
-    echo "-A DOCKER ! -i docker0 -p tcp -m tcp --dport $((20000 + i)) -j DNAT --to-destination 203.0.113.$((2 + i % 200)):80"
-  done
-  echo "COMMIT"
-  echo "*filter"
-  echo ":DOCKER - [0:0]"
-  echo ":DOCKER-USER - [0:0]"
-  echo ":DOCKER-ISOLATION-STAGE-1 - [0:0]"
-  echo ":DOCKER-ISOLATION-STAGE-2 - [0:0]"
-  echo "-A FORWARD -j DOCKER-USER"
-  echo "-A FORWARD -j DOCKER-ISOLATION-STAGE-1"
-  echo "-A DOCKER-USER -j RETURN"
-  echo "COMMIT"
-}
-
-# N foreign rules, kube-proxy-like: 100 rules per KUBE-SVC-* chain in nat.
-foreign_rules() {
-  local n=$1 c r per=100
-  ((n > 0)) || return 0
-  echo "*nat"
-  echo ":KUBE-SERVICES - [0:0]"
-  for ((c = 0; c < n / per; c++)); do echo ":KUBE-SVC-$c - [0:0]"; done
-  for ((c = 0; c < n / per; c++)); do
-    echo "-A KUBE-SERVICES -d 10.96.$((c / 250)).$((c % 250)) -p tcp -m tcp --dport 80 -j KUBE-SVC-$c"
-    for ((r = 1; r < per; r++)); do
-      echo "-A KUBE-SVC-$c -s 10.$((r % 250)).$((c % 250)).0/24 -p tcp -m tcp --dport $((1000 + r)) -j ACCEPT"
-    done
-  done
-  echo "COMMIT"
 }
 
 echo "| foreign rules | collector read (median, min-max) | iptables-save -c | nft -j list ruleset | Docker chains / rules read |"
