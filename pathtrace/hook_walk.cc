@@ -137,6 +137,7 @@ bool HookWalk::Run(uint32_t hook, const std::string& phase, Packet* pkt) {
     const XtLegacyTable* table;
   };
   std::vector<Item> items;
+  items.reserve(chains.size() + (legacy_ != nullptr ? legacy_->Tables().size() : 0));
   for (const NftChainModel* c : chains) {
     items.push_back({EffectivePriority(*c, hook), IsNat(*c), c, nullptr});
   }

@@ -104,8 +104,9 @@ ChainOutcome EvalNftBaseChain(const NftChainModel& base, Packet* pkt, const NftE
         continue;
       }
       decided = &rule;
-      std::string v = NftVerdictString(regs.verdict);
-      if (!fx.rewrite.empty()) v = fx.rewrite + ", " + v;
+      std::string v = fx.rewrite;
+      if (!v.empty()) v += ", ";
+      v += NftVerdictString(regs.verdict);
       if (fx.reject.has_value()) v = "reject";
       Step(ctx, static_cast<int>(stack.size()), "rule matched", RefOf(*chain, &rule), v);
       break;

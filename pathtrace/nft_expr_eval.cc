@@ -16,11 +16,11 @@ namespace portmap::pathtrace {
 namespace nft_internal {
 
 uint8_t* RegPtr(NftRegs* regs, uint32_t reg, uint32_t len) {
-  uint32_t word = 0;
+  size_t word = 0;
   if (reg >= NFT_REG_1 && reg <= NFT_REG_4) {
-    word = reg * 4;  // NFT_REG_SIZE / NFT_REG32_SIZE
+    word = size_t{reg} * 4;  // NFT_REG_SIZE / NFT_REG32_SIZE
   } else if (reg >= NFT_REG32_00 && reg <= NFT_REG32_15) {
-    word = reg + 4 - NFT_REG32_00;
+    word = size_t{reg} + 4 - NFT_REG32_00;
   } else {
     return nullptr;  // the verdict register, or out of range
   }
@@ -31,7 +31,7 @@ uint8_t* RegPtr(NftRegs* regs, uint32_t reg, uint32_t len) {
 bool RegStore(NftRegs* regs, uint32_t reg, const uint8_t* bytes, uint32_t len) {
   uint8_t* p = RegPtr(regs, reg, len);
   if (p == nullptr) return false;
-  if (len % 4 != 0) std::memset(p + (len / 4) * 4, 0, 4);  // the tail of the last word
+  if (len % 4 != 0) std::memset(p + size_t{len / 4} * 4, 0, 4);  // the tail of the last word
   std::memcpy(p, bytes, len);
   return true;
 }
@@ -100,9 +100,9 @@ void Range(const RangeExpr& e, NftRegs* regs, NftExprEffects* fx) {
 }
 
 void Bitwise(const BitwiseExpr& e, NftRegs* regs, NftExprEffects* fx) {
-  const uint32_t words = (e.len + 3) / 4;
-  uint8_t* src = RegPtr(regs, e.sreg, words * 4);
-  uint8_t* dst = RegPtr(regs, e.dreg, words * 4);
+  const size_t words = (size_t{e.len} + 3) / 4;
+  uint8_t* src = RegPtr(regs, e.sreg, static_cast<uint32_t>(words * 4));
+  uint8_t* dst = RegPtr(regs, e.dreg, static_cast<uint32_t>(words * 4));
   if (src == nullptr || dst == nullptr) {
     fx->unknown = "bitwise outside the registers";
     return;
@@ -113,7 +113,7 @@ void Bitwise(const BitwiseExpr& e, NftRegs* regs, NftExprEffects* fx) {
     std::vector<uint32_t> mask(words, 0), x(words, 0);
     std::memcpy(mask.data(), e.mask.data(), std::min<size_t>(e.mask.size(), words * 4));
     std::memcpy(x.data(), e.xor_value.data(), std::min<size_t>(e.xor_value.size(), words * 4));
-    for (uint32_t i = 0; i < words; ++i) d[i] = (s[i] & mask[i]) ^ x[i];
+    for (size_t i = 0; i < words; ++i) d[i] = (s[i] & mask[i]) ^ x[i];
   } else if (e.op == NFT_BITWISE_LSHIFT || e.op == NFT_BITWISE_RSHIFT) {
     uint32_t shift = 0;
     if (e.shift.size() >= 4) std::memcpy(&shift, e.shift.data(), 4);
@@ -123,12 +123,12 @@ void Bitwise(const BitwiseExpr& e, NftRegs* regs, NftExprEffects* fx) {
     }
     uint32_t carry = 0;
     if (e.op == NFT_BITWISE_LSHIFT) {
-      for (uint32_t i = words; i > 0; --i) {
+      for (size_t i = words; i > 0; --i) {
         d[i - 1] = (s[i - 1] << shift) | carry;
         carry = s[i - 1] >> (32 - shift);
       }
     } else {
-      for (uint32_t i = 0; i < words; ++i) {
+      for (size_t i = 0; i < words; ++i) {
         d[i] = carry | (s[i] >> shift);
         carry = s[i] << (32 - shift);
       }

@@ -35,7 +35,7 @@ void Store16(NftRegs* regs, uint32_t reg, uint16_t raw, NftExprEffects* fx) {
 
 void StoreName(NftRegs* regs, uint32_t reg, const std::string& name, NftExprEffects* fx) {
   uint8_t buf[IFNAMSIZ] = {};
-  std::memcpy(buf, name.data(), std::min<size_t>(name.size(), IFNAMSIZ - 1));
+  std::copy_n(name.begin(), std::min<size_t>(name.size(), IFNAMSIZ - 1), buf);  // NUL-padded
   if (!RegStore(regs, reg, buf, IFNAMSIZ)) fx->unknown = "load outside the registers";
 }
 

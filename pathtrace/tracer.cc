@@ -32,7 +32,7 @@ std::string RouteErrorText(int err) {
     case EACCES:
       return "a prohibit route (EACCES)";
     default:
-      return std::strerror(err);
+      return "errno " + std::to_string(err);
   }
 }
 
