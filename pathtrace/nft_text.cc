@@ -75,12 +75,14 @@ std::string DataText(const NftData& d) {
 
 const char* CmpWord(uint32_t op) {
   constexpr std::array<const char*, 6> kOps = {"eq", "neq", "lt", "lte", "gt", "gte"};
-  return op < kOps.size() ? kOps[op] : "unknown";
+  if (op < kOps.size()) return kOps[op];
+  return "unknown";
 }
 
 const char* BaseWord(uint32_t base) {
   constexpr std::array<const char*, 4> kBases = {"link", "network", "transport", "inner"};
-  return base < kBases.size() ? kBases[base] : "unknown";
+  if (base < kBases.size()) return kBases[base];
+  return "unknown";
 }
 
 const char* MetaKeyWord(uint32_t key) {
@@ -91,7 +93,8 @@ const char* MetaKeyWord(uint32_t key) {
       "bri_oifname", "pkttype",   "cpu",      "iifgroup", "oifgroup",    "cgroup",
       "prandom",     "secpath",   "iifkind",  "oifkind",  "bri_iifpvid", "bri_iifvproto",
       "time",        "day",       "hour",     "sdif",     "sdifname"};
-  return key < kKeys.size() ? kKeys[key] : "unknown";
+  if (key < kKeys.size()) return kKeys[key];
+  return "unknown";
 }
 
 const char* CtKeyWord(uint32_t key) {
@@ -100,7 +103,8 @@ const char* CtKeyWord(uint32_t key) {
       "helper",    "l3protocol", "src",     "dst",     "protocol", "proto_src",
       "proto_dst", "label",      "packets", "bytes",   "avgpkt",   "zone",
       "event",     "src_ip",     "dst_ip",  "src_ip6", "dst_ip6",  "id"};
-  return key < kKeys.size() ? kKeys[key] : "unknown";
+  if (key < kKeys.size()) return kKeys[key];
+  return "unknown";
 }
 
 const char* FamilyWord(uint32_t family) {
@@ -240,7 +244,8 @@ const char* HookWord(uint8_t family, uint32_t hook) {
   }
   constexpr std::array<const char*, 6> kHooks = {"prerouting", "input",       "forward",
                                                  "output",     "postrouting", "ingress"};
-  return hook < kHooks.size() ? kHooks[hook] : "unknown";
+  if (hook < kHooks.size()) return kHooks[hook];
+  return "unknown";
 }
 
 }  // namespace

@@ -11,9 +11,9 @@
 
 #include "collectors/host_facts.h"
 #include "collectors/netfilter/nf_docker.h"
+#include "collectors/published_ports.h"
 #include "netlink/nftables.h"
 #include "netlink/xtables.h"
-#include "collectors/published_ports.h"
 #include "util/metrics.h"
 
 namespace portmap {
