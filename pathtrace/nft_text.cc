@@ -74,36 +74,36 @@ std::string DataText(const NftData& d) {
 }
 
 const char* CmpWord(uint32_t op) {
-  constexpr std::array<const char*, 6> kOps = {"eq", "neq", "lt", "lte", "gt", "gte"};
-  if (op < kOps.size()) return kOps[op];
+  static constexpr const char* kOps[] = {"eq", "neq", "lt", "lte", "gt", "gte"};
+  if (op < std::size(kOps)) return kOps[op];
   return "unknown";
 }
 
 const char* BaseWord(uint32_t base) {
-  constexpr std::array<const char*, 4> kBases = {"link", "network", "transport", "inner"};
-  if (base < kBases.size()) return kBases[base];
+  static constexpr const char* kBases[] = {"link", "network", "transport", "inner"};
+  if (base < std::size(kBases)) return kBases[base];
   return "unknown";
 }
 
 const char* MetaKeyWord(uint32_t key) {
-  constexpr std::array<const char*, 35> kKeys = {
+  static constexpr const char* kKeys[] = {
       "len",         "protocol",  "priority", "mark",     "iif",         "oif",
       "iifname",     "oifname",   "iiftype",  "oiftype",  "skuid",       "skgid",
       "nftrace",     "rtclassid", "secmark",  "nfproto",  "l4proto",     "bri_iifname",
       "bri_oifname", "pkttype",   "cpu",      "iifgroup", "oifgroup",    "cgroup",
       "prandom",     "secpath",   "iifkind",  "oifkind",  "bri_iifpvid", "bri_iifvproto",
       "time",        "day",       "hour",     "sdif",     "sdifname"};
-  if (key < kKeys.size()) return kKeys[key];
+  if (key < std::size(kKeys)) return kKeys[key];
   return "unknown";
 }
 
 const char* CtKeyWord(uint32_t key) {
-  constexpr std::array<const char*, 24> kKeys = {
+  static constexpr const char* kKeys[] = {
       "state",     "direction",  "status",  "mark",    "secmark",  "expiration",
       "helper",    "l3protocol", "src",     "dst",     "protocol", "proto_src",
       "proto_dst", "label",      "packets", "bytes",   "avgpkt",   "zone",
       "event",     "src_ip",     "dst_ip",  "src_ip6", "dst_ip6",  "id"};
-  if (key < kKeys.size()) return kKeys[key];
+  if (key < std::size(kKeys)) return kKeys[key];
   return "unknown";
 }
 
@@ -214,8 +214,8 @@ std::string Args(const FibExpr& e) {
     if (flags != 0) out += ". ";
   }
   if (flags != 0) out += Format("unknown 0x%x", flags);
-  constexpr std::array<const char*, 4> kResults = {"unspec", "oif", "oifname", "type"};
-  const char* result = e.result < kResults.size() ? kResults[e.result] : "unknown";
+  static constexpr const char* kResults[] = {"unspec", "oif", "oifname", "type"};
+  const char* result = e.result < std::size(kResults) ? kResults[e.result] : "unknown";
   const bool present = (e.flags & NFTA_FIB_F_PRESENT) != 0;
   return out + Format("%s%s => reg %d ", result, present ? " present" : "", e.dreg);
 }
@@ -242,9 +242,9 @@ const char* HookWord(uint8_t family, uint32_t hook) {
   if (family == NFPROTO_ARP) {
     return hook == 0 ? "input" : hook == 1 ? "output" : hook == 2 ? "forward" : "unknown";
   }
-  constexpr std::array<const char*, 6> kHooks = {"prerouting", "input",       "forward",
-                                                 "output",     "postrouting", "ingress"};
-  if (hook < kHooks.size()) return kHooks[hook];
+  static constexpr const char* kHooks[] = {"prerouting", "input",       "forward",
+                                           "output",     "postrouting", "ingress"};
+  if (hook < std::size(kHooks)) return kHooks[hook];
   return "unknown";
 }
 
