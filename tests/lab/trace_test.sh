@@ -22,7 +22,8 @@
 #
 # Usage: trace_test.sh [PATH/TO/portmap_exporter]
 # Environment: TRACE_ONLY=REGEX runs the scenarios whose names match;
-# TRACE_KEEP=1 keeps the work directory (logs, rulesets of failures).
+# TRACE_KEEP=1 keeps the work directory (logs, rulesets of failures);
+# TRACE_SHOW=1 prints every trace as text (what README shows).
 set -euo pipefail
 
 # shellcheck source=firewalld.sh
@@ -401,6 +402,7 @@ run_scenario() {
   local traced="-"
   if [[ $have_trace == yes ]]; then
     run_trace "$SC_PROTO" "$SC_TARGET"
+    [[ ${TRACE_SHOW:-} != 1 ]] || show_trace_text "$SC_PROTO" "$SC_TARGET"
     traced=$got
     [[ -z $got_stop ]] || traced+=" at $got_stop"
     local bad="" expect=${SC_TRACE_WANT:-$truth} why=""
