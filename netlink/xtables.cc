@@ -72,9 +72,14 @@ NetlinkStatus ReadOnce(int fd, const std::string& table, XtTableBlob* blob) {
 
 }  // namespace
 
-NetlinkStatus XtLoadedTables(const Paths& paths, std::vector<std::string>* tables) {
+namespace {
+
+// The names in <procfs>/self/net/<file>, one per line; a missing file (the
+// module is not loaded) is an empty list.
+NetlinkStatus ReadTableNames(const Paths& paths, const char* file_name,
+                             std::vector<std::string>* tables) {
   tables->clear();
-  const std::string file = paths.Proc("self/net/ip_tables_names");
+  const std::string file = paths.Proc(std::string("self/net/") + file_name);
   std::error_code ec;
   if (!std::filesystem::exists(file, ec) && !ec) return NetlinkStatus::Ok();  // not loaded
   std::ifstream in(file);
@@ -84,6 +89,16 @@ NetlinkStatus XtLoadedTables(const Paths& paths, std::vector<std::string>* table
     if (!name.empty()) tables->push_back(name);
   }
   return NetlinkStatus::Ok();
+}
+
+}  // namespace
+
+NetlinkStatus XtLoadedTables(const Paths& paths, std::vector<std::string>* tables) {
+  return ReadTableNames(paths, "ip_tables_names", tables);
+}
+
+NetlinkStatus XtLoadedIp6Tables(const Paths& paths, std::vector<std::string>* tables) {
+  return ReadTableNames(paths, "ip6_tables_names", tables);
 }
 
 NetlinkStatus XtReadTable(const std::string& table, std::chrono::steady_clock::time_point deadline,

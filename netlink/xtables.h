@@ -55,6 +55,10 @@ struct XtTableBlob {
 // ...).  A missing file (ip_tables not loaded) is an empty list, not an error.
 NetlinkStatus XtLoadedTables(const Paths& paths, std::vector<std::string>* tables);
 
+// The same for ip6_tables (<procfs>/self/net/ip6_tables_names): which
+// ip6tables-legacy tables exist.  Their rules are not read.
+NetlinkStatus XtLoadedIp6Tables(const Paths& paths, std::vector<std::string>* tables);
+
 // Reads one loaded table.  Stops at `deadline` between attempts.
 NetlinkStatus XtReadTable(const std::string& table, std::chrono::steady_clock::time_point deadline,
                           XtTableBlob* blob);

@@ -141,6 +141,13 @@ bool HookWalk::Run(uint32_t hook, const std::string& phase, Packet* pkt) {
   for (const NftChainModel* c : chains) {
     items.push_back({EffectivePriority(*c, hook), IsNat(*c), c, nullptr});
   }
+  if (legacy_ != nullptr && pkt->ipv6() && !legacy_->Ip6Tables().empty()) {
+    std::string names;
+    for (const auto& t : legacy_->Ip6Tables()) names += (names.empty() ? "" : ", ") + t;
+    Stop(Outcome::kUnknown, "ip6tables-legacy tables exist (" + names +
+                                ") and the tracer does not read them; their rules may decide");
+    return false;
+  }
   if (legacy_ != nullptr && !pkt->ipv6()) {
     for (const XtLegacyTable& t : legacy_->Tables()) {
       if ((t.valid_hooks & (1U << hook)) == 0) continue;

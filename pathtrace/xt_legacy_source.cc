@@ -7,8 +7,10 @@ namespace portmap::pathtrace {
 
 Status LiveLegacyRuleset::Begin() {
   tables_.clear();
+  NetlinkStatus st = XtLoadedIp6Tables(paths_, &ip6_tables_);
+  if (!st.ok()) return Status::Error("ip6tables-legacy tables: " + st.message);
   std::vector<std::string> names;
-  NetlinkStatus st = XtLoadedTables(paths_, &names);
+  st = XtLoadedTables(paths_, &names);
   if (!st.ok()) return Status::Error("iptables-legacy tables: " + st.message);
   const auto deadline = std::chrono::steady_clock::now() + timeout_;
   for (const std::string& name : names) {

@@ -7,6 +7,8 @@
 // retried by XtReadTable (EAGAIN); a trace reads each table once, so it sees
 // one version of each.
 //
+// IPv4 (ip_tables) only: ip6tables-legacy tables are listed, not read.
+//
 // Never loads a table: only those listed in ip_tables_names are read (asking
 // for "nat" would create it, the very state the exporter reports on).
 //
@@ -30,6 +32,9 @@ class LegacyRuleset {
   virtual Status Begin() = 0;
   // The tables Begin read; valid until the next Begin.
   virtual const std::vector<XtLegacyTable>& Tables() const = 0;
+  // The ip6tables-legacy tables that exist.  Their rules are not evaluated,
+  // so an IPv6 trace meeting one of their hooks cannot be answered.
+  virtual const std::vector<std::string>& Ip6Tables() const = 0;
 };
 
 class LiveLegacyRuleset : public LegacyRuleset {
@@ -39,11 +44,13 @@ class LiveLegacyRuleset : public LegacyRuleset {
       : paths_(std::move(paths)), timeout_(timeout) {}
   Status Begin() override;
   const std::vector<XtLegacyTable>& Tables() const override { return tables_; }
+  const std::vector<std::string>& Ip6Tables() const override { return ip6_tables_; }
 
  private:
   Paths paths_;
   std::chrono::milliseconds timeout_;
   std::vector<XtLegacyTable> tables_;
+  std::vector<std::string> ip6_tables_;
 };
 
 }  // namespace portmap::pathtrace

@@ -142,6 +142,11 @@ TEST(XtablesTest, LoadedTablesFromProcfs) {
   std::ofstream(dir / "self/net/ip_tables_names") << "filter\nnat\n";
   ASSERT_TRUE(XtLoadedTables(paths, &tables).ok());
   EXPECT_EQ(tables, (std::vector<std::string>{"filter", "nat"}));
+  ASSERT_TRUE(XtLoadedIp6Tables(paths, &tables).ok());
+  EXPECT_TRUE(tables.empty());
+  std::ofstream(dir / "self/net/ip6_tables_names") << "filter\n";
+  ASSERT_TRUE(XtLoadedIp6Tables(paths, &tables).ok());
+  EXPECT_EQ(tables, (std::vector<std::string>{"filter"}));
   std::filesystem::remove_all(dir);
 }
 

@@ -197,6 +197,33 @@ TEST_F(TracerTest, NetdevIngressDropOnTheInputDeviceOnly) {
   EXPECT_EQ(Trace().outcome, Outcome::kConnected);
 }
 
+// Legacy tables given as data: IPv4 tables none, ip6tables-legacy ones named.
+class FakeLegacy : public LegacyRuleset {
+ public:
+  Status Begin() override { return Status::Ok(); }
+  const std::vector<XtLegacyTable>& Tables() const override { return tables_; }
+  const std::vector<std::string>& Ip6Tables() const override { return ip6_; }
+  std::vector<XtLegacyTable> tables_;
+  std::vector<std::string> ip6_;
+};
+
+TEST_F(TracerTest, Ip6tablesLegacyTablesMakeAnIpv6TraceUnknown) {
+  FakeLegacy legacy;
+  legacy.ip6_ = {"filter"};
+  syn_.nfproto = NFPROTO_IPV6;
+  syn_.saddr = *ParseAddr("2001:db8::2");
+  syn_.daddr = *ParseAddr("2001:db8::1");
+  kernel_.local_addrs = {syn_.daddr};
+  kernel_.listeners = {{Addr{}, 5000}};
+  TraceResult r;
+  ASSERT_TRUE(Tracer(&rules_, &kernel_, &legacy).Trace(syn_, &r).ok());
+  EXPECT_EQ(r.outcome, Outcome::kUnknown);
+  EXPECT_NE(r.reason.find("ip6tables-legacy"), std::string::npos) << r.reason;
+  legacy.ip6_.clear();
+  ASSERT_TRUE(Tracer(&rules_, &kernel_, &legacy).Trace(syn_, &r).ok());
+  EXPECT_EQ(r.outcome, Outcome::kConnected) << r.reason;
+}
+
 TEST_F(TracerTest, QueueIsUnknown) {
   auto& in = rules_.AddChain(Base(NFPROTO_INET, "x", "input", NF_INET_LOCAL_IN, 0));
   in.rules.push_back(Rule(1, {}, {Verdict(NF_QUEUE)}));
