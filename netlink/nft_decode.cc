@@ -125,6 +125,17 @@ NetlinkStatus DecodeNftBuffer(const void* buf, size_t len, NftMessages* out) {
   return st;
 }
 
+std::string NftFamilyWord(uint8_t family) {
+  switch (family) {
+    case NFPROTO_IPV4:
+      return "ip";
+    case NFPROTO_IPV6:
+      return "ip6";
+    default:
+      return NftFamilyName(family);
+  }
+}
+
 std::string NftFamilyName(uint8_t family) {
   switch (family) {
     case NFPROTO_IPV4:

@@ -13,15 +13,10 @@
 
 namespace portmap {
 
-namespace {
+namespace {}  // namespace
 
-// Requests are small: a header and two names of at most NFT_NAME_MAXLEN.
-constexpr size_t kRequestWords = 256;
-
-using Request = std::array<uint32_t, kRequestWords>;  // 4-byte aligned for libmnl
-
-nlmsghdr* PutRequest(Request* buf, uint16_t msg_type, uint16_t flags, uint8_t family,
-                     uint32_t seq) {
+nlmsghdr* PutNftRequest(NftRequestBuf* buf, uint16_t msg_type, uint16_t flags, uint8_t family,
+                        uint32_t seq) {
   nlmsghdr* nlh = mnl_nlmsg_put_header(buf->data());
   nlh->nlmsg_type = static_cast<uint16_t>((NFNL_SUBSYS_NFTABLES << 8) | msg_type);
   nlh->nlmsg_flags = flags;
@@ -32,8 +27,6 @@ nlmsghdr* PutRequest(Request* buf, uint16_t msg_type, uint16_t flags, uint8_t fa
   nfg->res_id = 0;
   return nlh;
 }
-
-}  // namespace
 
 bool NftReadConsistent(uint32_t before, uint32_t after, const std::vector<uint16_t>& stamps) {
   const auto low = static_cast<uint16_t>(before & 0xffff);
@@ -49,8 +42,9 @@ NftablesReader NftablesReader::Open(NetlinkStatus* status) {
 
 NetlinkStatus NftablesReader::ReadGeneration(std::chrono::steady_clock::time_point deadline,
                                              NftGeneration* gen) {
-  Request buf{};
-  nlmsghdr* nlh = PutRequest(&buf, NFT_MSG_GETGEN, NLM_F_REQUEST, NFPROTO_UNSPEC, sock_.NextSeq());
+  NftRequestBuf buf{};
+  nlmsghdr* nlh =
+      PutNftRequest(&buf, NFT_MSG_GETGEN, NLM_F_REQUEST, NFPROTO_UNSPEC, sock_.NextSeq());
   NftMessages msgs;
   NetlinkStatus st = sock_.Dump(
       nlh,
@@ -70,11 +64,11 @@ NetlinkStatus NftablesReader::DumpInto(uint16_t msg_type, uint8_t family,
                                        const std::vector<std::pair<uint16_t, std::string>>& attrs,
                                        std::chrono::steady_clock::time_point deadline,
                                        NftMessages* out, bool dump) {
-  Request buf{};
+  NftRequestBuf buf{};
   // A single get is acknowledged, so the exchange ends the same way whether
   // the object exists (message, ack) or not (an error).
   const uint16_t flags = NLM_F_REQUEST | (dump ? NLM_F_DUMP : NLM_F_ACK);
-  nlmsghdr* nlh = PutRequest(&buf, msg_type, flags, family, sock_.NextSeq());
+  nlmsghdr* nlh = PutNftRequest(&buf, msg_type, flags, family, sock_.NextSeq());
   for (const auto& [type, value] : attrs) {
     if (!mnl_attr_put_strz_check(nlh, sizeof buf, type, value.c_str())) {
       return NetlinkStatus::Errno(ENAMETOOLONG, "nf_tables request");

@@ -40,6 +40,7 @@
 
 #include <linux/netlink.h>
 
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -104,6 +105,18 @@ NetlinkStatus DecodeNftBuffer(const void* buf, size_t len, NftMessages* out);
 
 // "ipv4" for NFPROTO_IPV4, "ipv6" for NFPROTO_IPV6, "inet", "bridge", ...
 std::string NftFamilyName(uint8_t family);
+
+// nft(8)'s word for a family: "ip", "ip6", "inet", "arp", "bridge", "netdev".
+std::string NftFamilyWord(uint8_t family);
+
+// A request buffer: a header and two names of at most NFT_NAME_MAXLEN fit;
+// 4-byte aligned for libmnl.
+using NftRequestBuf = std::array<uint32_t, 256>;
+
+// Starts an nf_tables request of `msg_type` (NFT_MSG_GET*) for `family` in
+// *buf: the netlink header with `flags` and `seq`, and the nfgenmsg.
+nlmsghdr* PutNftRequest(NftRequestBuf* buf, uint16_t msg_type, uint16_t flags, uint8_t family,
+                        uint32_t seq);
 
 // True when a read that began at generation `before`, ended at `after`, and
 // saw dump messages stamped `stamps` (res_id, the generation's low 16 bits)

@@ -40,25 +40,6 @@ std::string ChainTitle(const NftChainModel& c) {
 
 }  // namespace
 
-std::string NftFamilyWord(uint8_t family) {
-  switch (family) {
-    case NFPROTO_IPV4:
-      return "ip";
-    case NFPROTO_IPV6:
-      return "ip6";
-    case NFPROTO_INET:
-      return "inet";
-    case NFPROTO_ARP:
-      return "arp";
-    case NFPROTO_BRIDGE:
-      return "bridge";
-    case NFPROTO_NETDEV:
-      return "netdev";
-    default:
-      return "family" + std::to_string(family);
-  }
-}
-
 ChainOutcome EvalNftBaseChain(const NftChainModel& base, Packet* pkt, const NftEvalContext& ctx) {
   struct Frame {
     const NftChainModel* chain;

@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "netlink/nftables.h"
 #include "pathtrace/chain_outcome.h"
 #include "pathtrace/kernel.h"
 #include "pathtrace/nft_model.h"
@@ -43,8 +44,5 @@ struct NftEvalContext {
 
 // Runs `chain` (a base chain) on *pkt; rewrites *pkt (DNAT, mark, notrack).
 ChainOutcome EvalNftBaseChain(const NftChainModel& chain, Packet* pkt, const NftEvalContext& ctx);
-
-// "ip", "ip6", "inet", "arp", "bridge", "netdev" for an NFPROTO_* value.
-std::string NftFamilyWord(uint8_t family);
 
 }  // namespace portmap::pathtrace

@@ -8,26 +8,11 @@
 #include <array>
 #include <cerrno>
 
+#include "netlink/nftables.h"
+
 namespace portmap::pathtrace {
 
 namespace {
-
-// Requests are small: a header and two names of at most NFT_NAME_MAXLEN.
-constexpr size_t kRequestWords = 256;
-using RequestBuf = std::array<uint32_t, kRequestWords>;  // 4-byte aligned for libmnl
-
-nlmsghdr* PutRequest(RequestBuf* buf, uint16_t msg_type, uint16_t flags, uint8_t family,
-                     uint32_t seq) {
-  nlmsghdr* nlh = mnl_nlmsg_put_header(buf->data());
-  nlh->nlmsg_type = static_cast<uint16_t>((NFNL_SUBSYS_NFTABLES << 8) | msg_type);
-  nlh->nlmsg_flags = flags;
-  nlh->nlmsg_seq = seq;
-  auto* nfg = static_cast<nfgenmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(nfgenmsg)));
-  nfg->nfgen_family = family;
-  nfg->version = NFNETLINK_V0;
-  nfg->res_id = 0;
-  return nlh;
-}
 
 const char* RequestName(uint16_t msg_type) {
   switch (msg_type) {
@@ -67,8 +52,9 @@ Status NftLiveRuleset::Pinned() const {
 
 Status NftLiveRuleset::ReadGeneration(Deadline deadline, uint32_t* generation) {
   if (!valid()) return Status::Error("nf_tables: no netlink socket");
-  RequestBuf buf{};
-  nlmsghdr* nlh = PutRequest(&buf, NFT_MSG_GETGEN, NLM_F_REQUEST, NFPROTO_UNSPEC, sock_.NextSeq());
+  NftRequestBuf buf{};
+  nlmsghdr* nlh =
+      PutNftRequest(&buf, NFT_MSG_GETGEN, NLM_F_REQUEST, NFPROTO_UNSPEC, sock_.NextSeq());
   bool got = false;
   Status decoded;
   NetlinkStatus st = Exchange(
@@ -89,11 +75,11 @@ Status NftLiveRuleset::ReadGeneration(Deadline deadline, uint32_t* generation) {
 
 Status NftLiveRuleset::Request(uint16_t msg_type, uint8_t family, const Attrs& attrs, bool dump,
                                Deadline deadline, NftModelMessages* out) {
-  RequestBuf buf{};
+  NftRequestBuf buf{};
   // A single get is acknowledged, so the exchange ends the same way whether
   // the object exists (message, ack) or not (an error).
   const uint16_t flags = NLM_F_REQUEST | (dump ? NLM_F_DUMP : NLM_F_ACK);
-  nlmsghdr* nlh = PutRequest(&buf, msg_type, flags, family, sock_.NextSeq());
+  nlmsghdr* nlh = PutNftRequest(&buf, msg_type, flags, family, sock_.NextSeq());
   for (const auto& [type, value] : attrs) {
     if (!mnl_attr_put_strz_check(nlh, sizeof buf, type, value.c_str())) {
       return Status::Error("nf_tables request: name too long");

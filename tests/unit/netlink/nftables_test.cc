@@ -287,6 +287,9 @@ TEST(NftablesTest, FamilyNames) {
   EXPECT_EQ(NftFamilyName(NFPROTO_IPV4), "ipv4");
   EXPECT_EQ(NftFamilyName(NFPROTO_IPV6), "ipv6");
   EXPECT_EQ(NftFamilyName(NFPROTO_INET), "inet");
+  EXPECT_EQ(NftFamilyWord(NFPROTO_IPV4), "ip");
+  EXPECT_EQ(NftFamilyWord(NFPROTO_IPV6), "ip6");
+  EXPECT_EQ(NftFamilyWord(NFPROTO_NETDEV), "netdev");
 }
 
 }  // namespace
