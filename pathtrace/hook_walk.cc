@@ -90,28 +90,38 @@ void HookWalk::StopOn(const ChainOutcome& c, const Packet& pkt, const std::strin
 bool HookWalk::RunIngress(const std::string& phase, Packet* pkt) {
   constexpr uint32_t kNetdevIngress = 0;  // NF_NETDEV_INGRESS
   constexpr uint32_t kInetIngress = 5;    // NF_INET_INGRESS
+  return RunDevice(kNetdevIngress, kInetIngress, pkt->iif.name, phase, pkt);
+}
+
+bool HookWalk::RunEgress(const std::string& phase, Packet* pkt) {
+  constexpr uint32_t kNetdevEgress = 1;  // NF_NETDEV_EGRESS (Linux 5.16)
+  return RunDevice(kNetdevEgress, std::nullopt, pkt->oif.name, phase, pkt);
+}
+
+bool HookWalk::RunDevice(uint32_t netdev_hook, std::optional<uint32_t> inet_hook,
+                         const std::string& device, const std::string& phase, Packet* pkt) {
   std::vector<const NftChainModel*> netdev, inet, chains;
-  Status st = ruleset_->BaseChains(NFPROTO_NETDEV, kNetdevIngress, &netdev);
-  if (st.ok()) st = ruleset_->BaseChains(pkt->nfproto, kInetIngress, &inet);
+  Status st = ruleset_->BaseChains(NFPROTO_NETDEV, netdev_hook, &netdev);
+  if (st.ok() && inet_hook.has_value()) st = ruleset_->BaseChains(pkt->nfproto, *inet_hook, &inet);
   if (!st.ok()) {
-    Stop(Outcome::kUnknown, "the ingress chains could not be read: " + st.message());
+    Stop(Outcome::kUnknown, "the " + phase + " chains could not be read: " + st.message());
     return false;
   }
   // A chain names its devices, comma-separated when more than one.
-  auto on_iif = [pkt](const NftChainModel* c) {
+  auto on_device = [&device](const NftChainModel* c) {
     const std::string list = "," + c->device + ",";
-    return list.find("," + pkt->iif.name + ",") != std::string::npos;
+    return list.find("," + device + ",") != std::string::npos;
   };
   for (const auto* c : netdev) {
-    if (c->family == NFPROTO_NETDEV && on_iif(c)) chains.push_back(c);
+    if (c->family == NFPROTO_NETDEV && on_device(c)) chains.push_back(c);
   }
   for (const auto* c : inet) {
-    if (c->family == NFPROTO_INET && on_iif(c)) chains.push_back(c);
+    if (c->family == NFPROTO_INET && on_device(c)) chains.push_back(c);
   }
   std::stable_sort(chains.begin(), chains.end(),
                    [](const auto* a, const auto* b) { return a->priority < b->priority; });
   for (const NftChainModel* c : chains) {
-    NftEvalContext ctx{ruleset_, kernel_, kInetIngress, phase, &result_->steps};
+    NftEvalContext ctx{ruleset_, kernel_, inet_hook.value_or(netdev_hook), phase, &result_->steps};
     const ChainOutcome out = EvalNftBaseChain(*c, pkt, ctx);
     result_->approximate = result_->approximate || out.approximate;
     if (out.kind != ChainOutcome::Kind::kAccept) {
@@ -158,8 +168,22 @@ bool HookWalk::Run(uint32_t hook, const std::string& phase, Packet* pkt) {
                    [](const Item& a, const Item& b) { return a.priority < b.priority; });
   const bool conntrack_hook = hook == NF_INET_PRE_ROUTING || hook == NF_INET_LOCAL_OUT;
   bool nat_done = false;  // a nat chain set up a binding: later nat chains are skipped
+  // A reply of a DNATed connection gets its source back (the address the
+  // client connected to) at the nat core's srcnat priority: chains after it
+  // see the rewritten packet, as the client will.
+  const bool undo_dnat =
+      hook == NF_INET_POST_ROUTING && pkt->ct.reply && (pkt->ct.status & IPS_DST_NAT) != 0;
+  auto undo = [pkt]() {
+    pkt->saddr = pkt->ct.orig_dst;
+    pkt->sport = pkt->ct.orig_dport;
+  };
+  bool undone = false;
   for (const Item& it : items) {
     if (conntrack_hook && it.priority >= kPriorityConntrack) AttachConntrack(pkt);
+    if (undo_dnat && !undone && it.priority > kPriorityNatSrc) {
+      undo();
+      undone = true;
+    }
     if (it.nat) {
       // nat chains see only a connection's first packet (nf_nat_inet_fn).
       if (!pkt->ct.attached || pkt->ct.untracked || pkt->ct.ctinfo != IP_CT_NEW || nat_done) {
@@ -182,6 +206,7 @@ bool HookWalk::Run(uint32_t hook, const std::string& phase, Packet* pkt) {
     }
   }
   if (conntrack_hook) AttachConntrack(pkt);
+  if (undo_dnat && !undone) undo();
   return true;
 }
 

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "pathtrace/chain_outcome.h"
@@ -41,11 +42,20 @@ class HookWalk {
   // conntrack: no connection is attached yet.
   bool RunIngress(const std::string& phase, Packet* pkt);
 
+  // The egress hook of the packet's output device, after postrouting:
+  // netdev-family chains hooked at egress bound to pkt->oif's name.
+  bool RunEgress(const std::string& phase, Packet* pkt);
+
   void Stop(Outcome outcome, std::string reason, std::optional<RuleRef> where = std::nullopt);
 
   void Note(const std::string& phase, std::string text);
 
  private:
+  // The netdev chains of `netdev_hook` (and inet chains of `inet_hook`)
+  // bound to `device`, by priority.
+  bool RunDevice(uint32_t netdev_hook, std::optional<uint32_t> inet_hook, const std::string& device,
+                 const std::string& phase, Packet* pkt);
+
   // A chain's outcome that ends the packet's way, as the client sees it.
   void StopOn(const ChainOutcome& c, const Packet& pkt, const std::string& phase);
 

@@ -172,6 +172,7 @@ class Walk {
     if (!SetOif(pkt, route.oif)) return;
     if (!hooks_.Run(NF_INET_FORWARD, "forward", pkt)) return;
     if (!hooks_.Run(NF_INET_POST_ROUTING, "postrouting", pkt)) return;
+    if (!hooks_.RunEgress("egress", pkt)) return;
     hooks_.Note("postrouting", "leaves " + pkt->oif.name + " towards " + AddrString(pkt->daddr));
     result_->notes.push_back("assumes " + AddrString(pkt->daddr) + ":" +
                              std::to_string(pkt->dport) +
@@ -194,6 +195,7 @@ class Walk {
     if (!SetOif(&reply, back.oif)) return;
     if (!hooks_.Run(NF_INET_FORWARD, "reply forward", &reply)) return;
     if (!hooks_.Run(NF_INET_POST_ROUTING, "reply postrouting", &reply)) return;
+    if (!hooks_.RunEgress("reply egress", &reply)) return;
     Done(Outcome::kConnected, "forwarded to " + AddrString(pkt->daddr) + ":" +
                                   std::to_string(pkt->dport) + " and the reply returns");
   }
@@ -230,6 +232,7 @@ class Walk {
     }
     if (!SetOif(&reply, back.oif)) return;
     if (!hooks_.Run(NF_INET_POST_ROUTING, "reply postrouting", &reply)) return;
+    if (!hooks_.RunEgress("reply egress", &reply)) return;
     if (listening) {
       Done(Outcome::kConnected, "a local socket listens on " + target);
     } else {

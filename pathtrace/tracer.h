@@ -14,7 +14,8 @@
 //   input        NF_INET_LOCAL_IN chains, then a listener check (sock_diag):
 //                none → TCP reset (refused) / ICMP port unreachable (UDP)
 //   forward      NF_INET_FORWARD chains
-//   postrouting  NF_INET_POST_ROUTING chains (srcnat for a new connection)
+//   postrouting  NF_INET_POST_ROUTING chains (srcnat for a new connection),
+//                then netdev egress chains bound to the output device
 // and, for TCP, the reply (SYN-ACK, or the reset) comes back: from a local
 // listener through output and postrouting; from a forwarded destination
 // through prerouting, routing, forward and postrouting, as an established

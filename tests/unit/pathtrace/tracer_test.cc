@@ -197,6 +197,26 @@ TEST_F(TracerTest, NetdevIngressDropOnTheInputDeviceOnly) {
   EXPECT_EQ(Trace().outcome, Outcome::kConnected);
 }
 
+TEST_F(TracerTest, NetdevEgressDropOfTheReplyTimesOut) {
+  AddDockerDnat();
+  NftChainModel egress = Base(NFPROTO_NETDEV, "filter", "egress", 1, 0);
+  egress.device = "eth0";  // the reply leaves by eth0
+  // ip saddr 198.51.100.1 drop: the reply's source is the published address
+  // again once postrouting's nat has undone the DNAT.
+  egress.rules.push_back(
+      Rule(4, {},
+           {PayloadExpr{NFT_PAYLOAD_NETWORK_HEADER, 12, 4, NFT_REG_1, {}},
+            CmpExpr{NFT_REG_1, NFT_CMP_EQ, AddrBytes("198.51.100.1")}, Verdict(NF_DROP)}));
+  rules_.AddChain(egress);
+  const TraceResult r = Trace();
+  EXPECT_EQ(r.outcome, Outcome::kTimeout);
+  ASSERT_TRUE(r.stopped_at.has_value());
+  EXPECT_EQ(r.stopped_at->chain, "egress");
+  bool reply_egress = false;
+  for (const auto& s : r.steps) reply_egress = reply_egress || s.phase == "reply egress";
+  EXPECT_TRUE(reply_egress);
+}
+
 // Legacy tables given as data: IPv4 tables none, ip6tables-legacy ones named.
 class FakeLegacy : public LegacyRuleset {
  public:
