@@ -43,6 +43,14 @@ struct RouteAnswer {
   uint32_t table = 0;
 };
 
+// Where a forwarded destination lives when it is on this host after all: a
+// container's (or `ip netns`) network namespace holding the address.
+struct PeerAnswer {
+  bool found = false;      // a namespace of this host holds the address
+  bool listening = false;  // and a socket there takes the connection
+  std::string ns;          // the namespace's file, e.g. /run/docker/netns/1a2b3c
+};
+
 class KernelView {
  public:
   virtual ~KernelView() = default;
@@ -68,6 +76,17 @@ class KernelView {
   // A sysctl under /proc/sys/net (e.g. "ipv6/conf/all/forwarding"); for what
   // RTM_GETROUTE does not apply (IPv6 forwarding is checked after the lookup).
   virtual Status NetSysctl(const std::string& key, int64_t* value) = 0;
+
+  // Whether `addr` belongs to another network namespace of this host and a
+  // socket there listens on `port`.  found=false when no namespace is known
+  // to hold it or namespaces cannot be entered: the destination is then
+  // another host, assumed to answer.  Default: never found.
+  virtual Status PeerListening(uint8_t nfproto, uint8_t l4proto, const Addr& addr, uint16_t port,
+                               PeerAnswer* answer) {
+    (void)nfproto, (void)l4proto, (void)addr, (void)port;
+    *answer = PeerAnswer{};
+    return Status::Ok();
+  }
 };
 
 }  // namespace portmap::pathtrace

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <utility>
 
+#include "pathtrace/netns_peer.h"
 #include "util/procfs.h"
 
 namespace portmap::pathtrace {
@@ -218,6 +219,11 @@ Status LiveKernel::Listeners(uint8_t nfproto, uint8_t l4proto, const Addr& addr,
     }
   }
   return Status::Ok();
+}
+
+Status LiveKernel::PeerListening(uint8_t nfproto, uint8_t l4proto, const Addr& addr, uint16_t port,
+                                 PeerAnswer* answer) {
+  return FindPeerListener(paths_, nfproto, l4proto, addr, port, answer);
 }
 
 Status LiveKernel::Listening(uint8_t nfproto, uint8_t l4proto, const Addr& addr, uint16_t port,

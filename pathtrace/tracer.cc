@@ -174,15 +174,33 @@ class Walk {
     if (!hooks_.Run(NF_INET_POST_ROUTING, "postrouting", pkt)) return;
     if (!hooks_.RunEgress("egress", pkt)) return;
     hooks_.Note("postrouting", "leaves " + pkt->oif.name + " towards " + AddrString(pkt->daddr));
-    result_->notes.push_back("assumes " + AddrString(pkt->daddr) + ":" +
-                             std::to_string(pkt->dport) +
-                             " answers: it is another host or namespace");
+    const std::string target = AddrString(pkt->daddr) + ":" + std::to_string(pkt->dport);
+    // The destination may be on this host after all: a container's namespace.
+    PeerAnswer peer;
+    if (!kernel_->PeerListening(pkt->nfproto, pkt->l4proto, pkt->daddr, pkt->dport, &peer).ok()) {
+      peer = PeerAnswer{};
+    }
+    if (peer.found) {
+      hooks_.Note("destination", target + " is in network namespace " + peer.ns + ": " +
+                                     (peer.listening ? "a socket listens" : "nothing listens"));
+      result_->notes.push_back("the rules inside " + peer.ns + " are not traced");
+    } else {
+      result_->notes.push_back("assumes " + target + " answers: it is another host or namespace");
+    }
+    const bool closed = peer.found && !peer.listening;
     if (pkt->l4proto != 6) {
-      Done(Outcome::kDelivered, "forwarded to " + AddrString(pkt->daddr));
+      if (closed) {
+        result_->approximate = true;
+        result_->notes.push_back("the ICMP port unreachable's way back is not traced");
+        Done(Outcome::kUnreachable, "nothing listens on " + target + ": ICMP port unreachable");
+      } else {
+        Done(Outcome::kDelivered, "forwarded to " + AddrString(pkt->daddr));
+      }
       return;
     }
-    // The SYN-ACK comes back in on the interface the SYN left by.
-    Packet reply = ReplyOf(*pkt, kTcpSynAck);
+    // The SYN-ACK (or the destination's reset) comes back in on the
+    // interface the SYN left by.
+    Packet reply = ReplyOf(*pkt, closed ? kTcpRstAck : kTcpSynAck);
     reply.iif = pkt->oif;
     if (!hooks_.RunIngress("reply ingress", &reply)) return;
     if (!hooks_.Run(NF_INET_PRE_ROUTING, "reply prerouting", &reply)) return;
@@ -196,8 +214,11 @@ class Walk {
     if (!hooks_.Run(NF_INET_FORWARD, "reply forward", &reply)) return;
     if (!hooks_.Run(NF_INET_POST_ROUTING, "reply postrouting", &reply)) return;
     if (!hooks_.RunEgress("reply egress", &reply)) return;
-    Done(Outcome::kConnected, "forwarded to " + AddrString(pkt->daddr) + ":" +
-                                  std::to_string(pkt->dport) + " and the reply returns");
+    if (closed) {
+      Done(Outcome::kRefused, "nothing listens on " + target + ": its reset returns");
+    } else {
+      Done(Outcome::kConnected, "forwarded to " + target + " and the reply returns");
+    }
   }
 
   void Local(Packet* pkt) {

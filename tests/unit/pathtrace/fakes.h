@@ -86,6 +86,7 @@ class FakeKernel : public KernelView {
   std::map<uint32_t, Interface> links{
       {1, {1, "lo", 772}}, {2, {2, "eth0", 1}}, {3, {3, "docker0", 1}}};
   std::map<std::string, int64_t> sysctls;  // missing: 1
+  PeerAnswer peer;                         // what every PeerListening answers
 
   Status Route(const RouteQuery& q, RouteAnswer* a) override {
     if (route) {
@@ -130,6 +131,10 @@ class FakeKernel : public KernelView {
   Status IsLocalAddress(const Addr& addr, uint32_t, bool* local) override {
     *local = false;
     for (const Addr& l : local_addrs) *local = *local || l == addr;
+    return Status::Ok();
+  }
+  Status PeerListening(uint8_t, uint8_t, const Addr&, uint16_t, PeerAnswer* a) override {
+    *a = peer;
     return Status::Ok();
   }
   Status NetSysctl(const std::string& key, int64_t* value) override {

@@ -71,6 +71,31 @@ TEST_F(TracerTest, DnatForwardsAndTheReplyReturns) {
   EXPECT_TRUE(saw_dnat);
 }
 
+TEST_F(TracerTest, ContainerNamespaceWithNothingListeningIsRefused) {
+  AddDockerDnat();
+  kernel_.peer = PeerAnswer{true, false, "/run/docker/netns/abc"};
+  TraceResult r = Trace();
+  EXPECT_EQ(r.outcome, Outcome::kRefused) << r.reason;
+  kernel_.peer.listening = true;
+  r = Trace();
+  EXPECT_EQ(r.outcome, Outcome::kConnected) << r.reason;
+  ASSERT_FALSE(r.notes.empty());
+  EXPECT_NE(r.notes[0].find("/run/docker/netns/abc"), std::string::npos);
+  // udp dport 5000 dnat to the same container.
+  const NftChainModel* docker = nullptr;
+  ASSERT_TRUE(rules_.Chain(NFPROTO_IPV4, "nat", "DOCKER", &docker).ok());
+  NftRuleModel udp = Rule(
+      3,
+      {{MetaExpr{NFT_META_L4PROTO, NFT_REG_1, std::nullopt}, CmpExpr{NFT_REG_1, NFT_CMP_EQ, {17}}}},
+      DnatTo("203.0.113.2", 5000));
+  const_cast<NftChainModel*>(docker)->rules.push_back(udp);  // NOLINT: the fake owns it
+  syn_.l4proto = 17;
+  kernel_.peer.listening = false;
+  r = Trace();
+  EXPECT_EQ(r.outcome, Outcome::kUnreachable);
+  EXPECT_TRUE(r.approximate);
+}
+
 TEST_F(TracerTest, ForeignForwardPolicyDropTimesOut) {
   AddDockerDnat();
   rules_.AddChain(Base(NFPROTO_INET, "filter", "forward", NF_INET_FORWARD, 0, NF_DROP));
