@@ -5,6 +5,7 @@
 #include <linux/netfilter/nf_conntrack_common.h>
 
 #include <algorithm>
+#include <iterator>
 
 #include "pathtrace/nft_eval.h"
 #include "pathtrace/xt_legacy.h"
@@ -43,12 +44,32 @@ void AttachConntrack(Packet* pkt) {
 
 }  // namespace
 
-Outcome RejectOutcome(const RejectAction& r, const Packet& pkt) {
+const char* IcmpErrno(bool ipv6, uint8_t code) {
+  if (ipv6) {
+    // icmpv6_err_convert's tab_unreach: prohibited, policy and reject-route
+    // are EACCES, unlike IPv4's.
+    static constexpr const char* kV6[] = {"ENETUNREACH",  "EACCES", "EHOSTUNREACH", "EHOSTUNREACH",
+                                          "ECONNREFUSED", "EACCES", "EACCES"};
+    return code < std::size(kV6) ? kV6[code] : "EPROTO";
+  }
+  // icmp_err_convert, by ICMP_DEST_UNREACH code.
+  static constexpr const char* kV4[] = {
+      "ENETUNREACH",  "EHOSTUNREACH", "ENOPROTOOPT",  "ECONNREFUSED", "EMSGSIZE",     "EOPNOTSUPP",
+      "ENETUNREACH",  "EHOSTDOWN",    "ENONET",       "ENETUNREACH",  "EHOSTUNREACH", "ENETUNREACH",
+      "EHOSTUNREACH", "EHOSTUNREACH", "EHOSTUNREACH", "EHOSTUNREACH"};
+  return code < std::size(kV4) ? kV4[code] : "EHOSTUNREACH";
+}
+
+Outcome RejectOutcome(const RejectAction& r, const Packet& pkt, std::string* client_errno) {
   const bool tcp = pkt.l4proto == 6;
-  if (r.tcp_reset) return tcp ? Outcome::kRefused : Outcome::kTimeout;
+  if (r.tcp_reset) {
+    // A reset for a UDP packet is never sent: the client hears nothing.
+    *client_errno = tcp ? "ECONNREFUSED" : "";
+    return tcp ? Outcome::kRefused : Outcome::kTimeout;
+  }
+  *client_errno = IcmpErrno(pkt.ipv6(), r.icmp_code);
   if (!tcp) return Outcome::kUnreachable;
-  const uint8_t port_unreach = pkt.ipv6() ? 4 : 3;  // ICMPV6_PORT_UNREACH / ICMP_PORT_UNREACH
-  return r.icmp_code == port_unreach ? Outcome::kRefused : Outcome::kUnreachable;
+  return *client_errno == std::string("ECONNREFUSED") ? Outcome::kRefused : Outcome::kUnreachable;
 }
 
 void HookWalk::Stop(Outcome outcome, std::string reason, std::optional<RuleRef> where) {
@@ -74,8 +95,10 @@ void HookWalk::StopOn(const ChainOutcome& c, const Packet& pkt, const std::strin
       Stop(Outcome::kTimeout, "dropped in " + phase + " by " + where, c.decided);
       return;
     case ChainOutcome::Kind::kReject: {
-      const Outcome o = RejectOutcome(c.reject, pkt);
+      std::string err;
+      const Outcome o = RejectOutcome(c.reject, pkt, &err);
       Stop(o, "rejected in " + phase + " by " + where, c.decided);
+      result_->client_errno = err;
       return;
     }
     case ChainOutcome::Kind::kQueue:

@@ -65,9 +65,16 @@ class HookWalk {
   TraceResult* result_;
 };
 
-// What a client sees for a reject: TCP reset or ICMP port unreachable is
-// refused (ECONNREFUSED) for TCP; other ICMP errors are unreachable; UDP sees
-// unreachable for any ICMP error and nothing (a timeout) for a TCP reset.
-Outcome RejectOutcome(const RejectAction& r, const Packet& pkt);
+// What a client sees for a reject, and the errno its connect() (or a
+// connected UDP socket) fails with in *client_errno: a TCP reset is refused
+// (ECONNREFUSED); an ICMP error is refused when it is port unreachable, else
+// unreachable (EHOSTUNREACH, ENETUNREACH, or EACCES for IPv6's
+// administratively prohibited); UDP sees unreachable for any ICMP error and
+// nothing (a timeout) for a TCP reset.
+Outcome RejectOutcome(const RejectAction& r, const Packet& pkt, std::string* client_errno);
+
+// The errno an ICMP(v6) destination-unreachable `code` turns into at the
+// client (icmp_err_convert, icmpv6_err_convert).
+const char* IcmpErrno(bool ipv6, uint8_t code);
 
 }  // namespace portmap::pathtrace

@@ -51,6 +51,8 @@ struct TraceStep {
 struct TraceResult {
   Outcome outcome = Outcome::kUnknown;
   std::string reason;                 // one sentence: why this outcome
+  std::string client_errno;           // what connect() fails with: "ECONNREFUSED",
+                                      // "EHOSTUNREACH", "EACCES", "ETIMEDOUT"...; "" when it works
   std::optional<RuleRef> stopped_at;  // the rule or policy that decided, if one did
   std::vector<TraceStep> steps;
   uint32_t generation = 0;         // the nf_tables ruleset generation traced

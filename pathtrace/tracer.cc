@@ -141,6 +141,15 @@ class Walk {
       // ip_error answers with ICMP only where the input interface forwards;
       // rp_filter and martians are dropped silently.
       const bool icmp = fwd && route->error != EXDEV && route->error != EINVAL;
+      // ip_error's ICMP: host unreachable, net unreachable, or packet filtered
+      // (code 13) for a prohibit route.
+      if (icmp) {
+        const uint8_t code = route->error == ENETUNREACH ? 0 : route->error == EACCES ? 13 : 1;
+        result_->client_errno = pkt.ipv6() ? IcmpErrno(true, route->error == EACCES        ? 1
+                                                             : route->error == ENETUNREACH ? 0
+                                                                                           : 3)
+                                           : IcmpErrno(false, code);
+      }
       hooks_.Stop(icmp ? Outcome::kUnreachable : Outcome::kTimeout,
                   why + (fwd ? "" : "; forwarding is off on " + pkt.iif.name));
       return false;
@@ -271,6 +280,27 @@ class Walk {
   HookWalk hooks_;
 };
 
+// The errno for outcomes no ICMP decided: a reset is ECONNREFUSED (a
+// connected UDP socket reads ECONNREFUSED for port unreachable), a silent
+// drop ETIMEDOUT for TCP and nothing for UDP.
+void FillClientErrno(const Packet& pkt, TraceResult* r) {
+  if (!r->client_errno.empty()) return;
+  const bool tcp = pkt.l4proto == 6;
+  switch (r->outcome) {
+    case Outcome::kRefused:
+      r->client_errno = "ECONNREFUSED";
+      break;
+    case Outcome::kUnreachable:
+      r->client_errno = tcp ? "EHOSTUNREACH" : "ECONNREFUSED";
+      break;
+    case Outcome::kTimeout:
+      r->client_errno = tcp ? "ETIMEDOUT" : "";
+      break;
+    default:
+      break;
+  }
+}
+
 }  // namespace
 
 Status Tracer::Trace(const Packet& pkt, TraceResult* result) {
@@ -283,6 +313,7 @@ Status Tracer::Trace(const Packet& pkt, TraceResult* result) {
       if (!st.ok()) return st;
     }
     Walk(ruleset_, legacy_, kernel_, result).Run(pkt);
+    FillClientErrno(pkt, result);
     bool current = false;
     st = ruleset_->StillCurrent(&current);
     if (!st.ok()) return st;

@@ -59,6 +59,7 @@ std::string FormatTraceText(const pathtrace::Packet& pkt, const pathtrace::Trace
   }
   out << "\noutcome: " << pathtrace::OutcomeName(result.outcome);
   if (result.approximate) out << " (approximate: a rate limit or quota was passed)";
+  if (!result.client_errno.empty()) out << " (" << result.client_errno << ")";
   out << "\n  " << result.reason << "\n";
   if (result.stopped_at.has_value()) {
     out << "  stopped at: " << Where(*result.stopped_at) << ": " << result.stopped_at->text;
@@ -83,6 +84,7 @@ std::string FormatTraceJson(const pathtrace::Packet& pkt, const pathtrace::Trace
       {"packet", PacketJson(pkt)},
       {"outcome", pathtrace::OutcomeName(result.outcome)},
       {"reason", result.reason},
+      {"errno", result.client_errno},
       {"stopped_at",
        result.stopped_at.has_value() ? RuleJson(*result.stopped_at) : nlohmann::json(nullptr)},
       {"approximate", result.approximate},

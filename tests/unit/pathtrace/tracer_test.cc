@@ -141,6 +141,29 @@ TEST_F(TracerTest, RejectAdminProhibitedIsUnreachableAndResetIsRefused) {
   EXPECT_EQ(Trace().outcome, Outcome::kRefused);
 }
 
+TEST_F(TracerTest, ClientErrnoFollowsTheKernelsIcmpTables) {
+  auto& in = rules_.AddChain(Base(NFPROTO_INET, "f", "input", NF_INET_LOCAL_IN, 0));
+  in.rules.push_back(
+      Rule(1, {}, {RejectExpr{NFT_REJECT_ICMPX_UNREACH, NFT_REJECT_ICMPX_ADMIN_PROHIBITED}}));
+  TraceResult r = Trace();
+  EXPECT_EQ(r.outcome, Outcome::kUnreachable);
+  EXPECT_EQ(r.client_errno, "EHOSTUNREACH");  // ICMP code 13
+  // IPv6's administratively prohibited is EACCES at the client.
+  syn_.nfproto = NFPROTO_IPV6;
+  syn_.saddr = *ParseAddr("2001:db8::2");
+  syn_.daddr = *ParseAddr("2001:db8::1");
+  kernel_.local_addrs = {syn_.daddr};
+  r = Trace();
+  EXPECT_EQ(r.outcome, Outcome::kUnreachable);
+  EXPECT_EQ(r.client_errno, "EACCES");
+  in.rules[0].exprs.back() = RejectExpr{NFT_REJECT_ICMPX_UNREACH, NFT_REJECT_ICMPX_PORT_UNREACH};
+  r = Trace();
+  EXPECT_EQ(r.outcome, Outcome::kRefused);
+  EXPECT_EQ(r.client_errno, "ECONNREFUSED");
+  in.rules[0].exprs.back() = Verdict(NF_DROP);
+  EXPECT_EQ(Trace().client_errno, "ETIMEDOUT");
+}
+
 TEST_F(TracerTest, ForwardingOffOnTheInputInterfaceIsASilentDrop) {
   AddDockerDnat();
   kernel_.sysctls["ipv4/conf/eth0/forwarding"] = 0;

@@ -63,12 +63,14 @@ TEST(TraceCommandTest, JsonCarriesOutcomeAndStoppedAt) {
   pathtrace::TraceResult r;
   r.outcome = Outcome::kTimeout;
   r.reason = "dropped in forward by inet filter forward policy";
+  r.client_errno = "ETIMEDOUT";
   r.stopped_at =
       pathtrace::RuleRef{"nf_tables", "inet", "filter", "forward", 0, true, "policy drop", ""};
   r.steps.push_back({"forward", 0, "policy", r.stopped_at, "drop"});
   const auto j = nlohmann::json::parse(FormatTraceJson(pkt, r));
   EXPECT_EQ(j["schema_version"], 1);
   EXPECT_EQ(j["outcome"], "timeout");
+  EXPECT_EQ(j["errno"], "ETIMEDOUT");
   EXPECT_EQ(j["stopped_at"]["chain"], "forward");
   EXPECT_EQ(j["stopped_at"]["policy"], true);
   EXPECT_EQ(j["packet"]["dport"], 5000);
