@@ -33,6 +33,15 @@ BRIDGE_PREFIXLEN=24
 C1_IP=203.0.113.2
 C1_VETH=veth-c1
 REGISTRY_PORT=5000
+# IPv6 (RFC 3849 documentation prefix), present only while a test asks for
+# them (lab_ipv6_up): the same picture, one /64 per link.
+UPLINK_HOST_IP6=2001:db8:100::1
+UPLINK_OUT_IP6=2001:db8:100::2
+UPLINK_PREFIXLEN6=64
+BRIDGE_IP6=2001:db8:113::1
+BRIDGE_NET6=2001:db8:113::/64
+BRIDGE_PREFIXLEN6=64
+C1_IP6=2001:db8:113::2
 
 lab_log() { echo "lab[$LAB_PREFIX]: $*" >&2; }
 lab_die() {
@@ -123,8 +132,9 @@ wait_for_pid_exit() {
 }
 
 # tcp_probe NS HOST PORT [TIMEOUT_SECONDS]: one connect from inside NS, as an
-# external client would make it.  Prints "OUTCOME ELAPSED_MS FIRST_LINE" where
-# OUTCOME is connected|refused|unreachable|timeout|error (the probe collector's
+# external client would make it (HOST: an IPv4 or IPv6 address, no brackets).
+# Prints "OUTCOME ELAPSED_MS FIRST_LINE" where OUTCOME is
+# connected|refused|unreachable|timeout|error (the probe collector's
 # vocabulary).  Always returns 0; callers test the outcome.
 tcp_probe() {
   local ns=$1 host=$2 port=$3 secs=${4:-2} out rc=0 start outcome
@@ -250,6 +260,38 @@ lab_spawn() {
   shift 2
   ip netns exec "$ns" "$@" </dev/null >"$LAB_STATE/$name.log" 2>&1 &
   echo $! >"$LAB_STATE/$name.pid"
+}
+
+# --- IPv6 ----------------------------------------------------------------------
+# lab_ipv6_up: the IPv6 addresses above on the uplink (both ends), the bridge
+# and the container, and the container's default route via the bridge; the
+# outside, as for IPv4, has no route to the bridge network.  `nodad`: an address
+# still in duplicate address detection is tentative, unusable for about a
+# second, and nothing else on these links can hold them.  Then waits until no
+# address in the three namespaces is tentative (the link-local ones of a lab
+# that has just come up are).  Forwarding stays the caller's business
+# (net.ipv6.conf.all.forwarding, off in a new namespace).  lab_ipv6_down
+# removes it all and never fails.
+lab_ipv6_settled() {
+  local ns
+  for ns in "${LAB_NAMESPACES[@]}"; do
+    [[ -z $(ip -n "$ns" -6 addr show tentative) ]] || return 1
+  done
+}
+lab_ipv6_up() {
+  ip -n "$NS_HOST" addr add "$UPLINK_HOST_IP6/$UPLINK_PREFIXLEN6" dev eth0 nodad
+  ip -n "$NS_OUT" addr add "$UPLINK_OUT_IP6/$UPLINK_PREFIXLEN6" dev eth0 nodad
+  ip -n "$NS_HOST" addr add "$BRIDGE_IP6/$BRIDGE_PREFIXLEN6" dev "$BRIDGE" nodad
+  ip -n "$NS_C1" addr add "$C1_IP6/$BRIDGE_PREFIXLEN6" dev eth0 nodad
+  ip -n "$NS_C1" -6 route add default via "$BRIDGE_IP6"
+  wait_for 5 "the lab's IPv6 addresses to leave the tentative state" lab_ipv6_settled
+}
+lab_ipv6_down() {
+  ip -n "$NS_C1" -6 route del default via "$BRIDGE_IP6" 2>/dev/null || true
+  ip -n "$NS_C1" addr del "$C1_IP6/$BRIDGE_PREFIXLEN6" dev eth0 2>/dev/null || true
+  ip -n "$NS_HOST" addr del "$BRIDGE_IP6/$BRIDGE_PREFIXLEN6" dev "$BRIDGE" 2>/dev/null || true
+  ip -n "$NS_OUT" addr del "$UPLINK_OUT_IP6/$UPLINK_PREFIXLEN6" dev eth0 2>/dev/null || true
+  ip -n "$NS_HOST" addr del "$UPLINK_HOST_IP6/$UPLINK_PREFIXLEN6" dev eth0 2>/dev/null || true
 }
 
 # --- Docker-like rules ----------------------------------------------------------

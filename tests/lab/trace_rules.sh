@@ -193,6 +193,40 @@ docker29_nft() {
 EOF
 }
 
+# docker20_save6 [HOSTPORT [CPORT [PROTOS]]]: what dockerd 20.10/27 with
+# "ip6tables": true writes through ip6tables for the same container on the
+# bridge's IPv6 network: the chains and rules of docker20_save, programmed by
+# the same code for the other family (libnetwork iptables.go ProgramChain and
+# the bridge driver), with the IPv6 addresses, DNAT to [ADDR]:PORT and ::1/128
+# for the loopback exclusion of nat OUTPUT.  (No HOSTIP: a port published on
+# an IPv6 host address is not among the scenarios.)
+docker20_save6() {
+  local text
+  text=$(docker20_save "$@")
+  text=${text//"--to-destination $C1_IP:"/"--to-destination [$C1_IP6]:"}
+  text=${text//"$C1_IP/32"/"$C1_IP6/128"}
+  text=${text//"$BRIDGE_NET"/"$BRIDGE_NET6"}
+  text=${text//"127.0.0.0/8"/"::1/128"}
+  printf '%s\n' "$text"
+}
+
+# docker29_nft6 [HOSTPORT [CPORT [PROTOS [PORT_ACCEPT]]]]: dockerd 29's
+# `table ip6 docker-bridges` for the bridge's IPv6 network: docker29_nft's
+# table with ip6 matches, ::1 for the loopback exclusion, DNAT to [ADDR]:PORT
+# and, as nftabler writes it for IPv6 (its __ip6.golden files), the DNAT
+# skipping link-local sources (`ip6 saddr != fe80::/10`).
+docker29_nft6() {
+  local text
+  text=$(docker29_nft "$@")
+  text=${text//"table ip "/"table ip6 "}
+  text=${text//"ip daddr != 127.0.0.0/8"/"ip6 daddr != ::1"}
+  text=${text//"ip daddr $C1_IP "/"ip6 daddr $C1_IP6 "}
+  text=${text//"ip saddr $BRIDGE_NET"/"ip6 saddr $BRIDGE_NET6"}
+  text=${text//"iifname != \"$BRIDGE\" "/"iifname != \"$BRIDGE\" ip6 saddr != fe80::/10 "}
+  text=${text//"dnat to $C1_IP:"/"dnat to [$C1_IP6]:"}
+  printf '%s\n' "$text"
+}
+
 # ufw_save: the filter table `ufw enable` leaves (iptables-save of ufw 0.36
 # with default deny incoming, deny routed, allow outgoing and `ufw allow 22/tcp`).
 ufw_save() {

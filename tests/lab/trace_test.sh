@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # lab.trace: `portmap_exporter trace` against the kernel, scenario by scenario.
-# For each scenario of trace_scenarios.sh and trace_scenarios_firewalls.sh
-# (rulesets from trace_rules.sh):
+# For each scenario of trace_scenarios.sh, trace_scenarios_firewalls.sh and
+# trace_scenarios_ipv6.sh (rulesets from trace_rules.sh):
 #   1. reset dockerhost: undo the last scenario (firewalld stopped, routes and
 #      links removed, sysctls back), `nft flush ruleset`, every legacy table
 #      emptied with ACCEPT policies, forwarding on and rp_filter off;
@@ -12,7 +12,8 @@
 #      than the scenario's expectation, or a deciding place other than the one
 #      it names, is `not ok` (a broken setup never passes);
 #   4. the trace, in dockerhost: `trace --from 198.51.100.2 --to HOST:PORT
-#      --iif eth0 --proto P --format json`;
+#      --iif eth0 --proto P --format json` (IPv6 scenarios: --from
+#      2001:db8:100::2 --to [HOST]:PORT);
 #   5. its outcome against the truth, its exit status against its outcome, its
 #      path (forwarded or local) against the peer the container saw, and its
 #      stop against the deciding place; a mismatch prints both answers and the
@@ -81,7 +82,7 @@ start = time.monotonic()
 def done(outcome, detail):
     print("%s %d %s" % (outcome, (time.monotonic() - start) * 1000, detail))
     sys.exit(0)
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM)
 s.settimeout(secs)
 try:
     s.connect((host, port))
@@ -99,6 +100,38 @@ except OSError as e:
 lab_spawn udpecho "$NS_C1" python3 -c "$UDP_ECHO" "$REGISTRY_PORT"
 udp_listening() { [[ -n $(ip netns exec "$NS_C1" ss -Hlun "sport = :$REGISTRY_PORT") ]]; }
 wait_for 5 "the container's UDP echo" udp_listening || lab_die "udp echo did not start"
+# The container's IPv6 side (portmap_lab_tcp is IPv4 only): [::]:5000, TCP and
+# UDP, IPV6_V6ONLY so the IPv4 registry and echo keep 0.0.0.0:5000; each
+# answer names the peer, as theirs do.
+# shellcheck disable=SC2016 # python
+REGISTRY6='
+import selectors, socket, sys
+port = int(sys.argv[1])
+def bound(kind):
+    s = socket.socket(socket.AF_INET6, kind)
+    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("::", port))
+    return s
+tcp, udp = bound(socket.SOCK_STREAM), bound(socket.SOCK_DGRAM)
+tcp.listen(64)
+sel = selectors.DefaultSelector()
+sel.register(tcp, selectors.EVENT_READ)
+sel.register(udp, selectors.EVENT_READ)
+while True:
+    for key, _ in sel.select():
+        if key.fileobj is tcp:
+            c, peer = tcp.accept()
+            c.sendall(("portmap-lab %d peer %s\n" % (port, peer[0])).encode())
+            c.close()
+        else:
+            data, peer = udp.recvfrom(2048)
+            udp.sendto(("portmap-lab %d/udp peer %s\n" % (port, peer[0])).encode(), peer)
+'
+lab_spawn registry6 "$NS_C1" python3 -c "$REGISTRY6" "$REGISTRY_PORT"
+registry6_listening() { [[ -n $(ip netns exec "$NS_C1" ss -6 -Hlun "sport = :$REGISTRY_PORT") ]]; }
+wait_for 5 "the container's IPv6 listener" registry6_listening ||
+  lab_die "the IPv6 listener did not start: $(cat "$LAB_STATE/registry6.log")"
 
 # --- the host's listener (docker-proxy's stand-in), switched only when needed ---------
 listener_now=any # lab.sh up started it on 0.0.0.0
@@ -134,8 +167,25 @@ want_trace() {
   SC_TRACE_WHY=$2
 }
 target() { SC_TARGET=$1; }
+# family 6: an IPv6 scenario.  The lab gets its IPv6 addresses (lib.sh
+# lab_ipv6_up) and dockerhost IPv6 forwarding for this scenario; the client is
+# the outside's IPv6 address and, unless `target` says otherwise, the target
+# [uplink IPv6 address]:5000.
+family() {
+  [[ $1 == 6 ]] || lab_die "family takes 6 (IPv4 is the default), not '$1'"
+  SC_FROM=$UPLINK_OUT_IP6
+  [[ $SC_TARGET != "$UPLINK_HOST_IP:$REGISTRY_PORT" ]] ||
+    SC_TARGET="[$UPLINK_HOST_IP6]:$REGISTRY_PORT"
+  undo lab_ipv6_down
+  lab_ipv6_up
+  host_sysctl net.ipv6.conf.all.forwarding=1
+}
 proto() { SC_PROTO=$1; }
 host_listener() { SC_LISTENER=$1; }
+skip() {
+  SC_SKIP=$1
+  exit 0
+}
 undo() { printf '%q ' "$@" >>"$work/undo" && echo >>"$work/undo"; }
 host_sysctl() {
   local key=${1%%=*} old
@@ -160,10 +210,7 @@ asymmetric_route_to_client() {
   ip -n "$NS_HOST" route add "$UPLINK_OUT_IP/32" dev eth1
 }
 fw_start() {
-  if [[ $have_firewalld != yes ]]; then
-    SC_SKIP="firewalld is not installed"
-    exit 0
-  fi
+  [[ $have_firewalld == yes ]] || skip "firewalld is not installed"
   FIREWALLD_BACKEND=$1
   undo lab_fw_stop
   lab_fw_start
@@ -187,11 +234,14 @@ fw_docker_zone() {
   fw --zone=docker --add-interface="$BRIDGE"
 }
 
-scenario_files=("$LAB_DIR/trace_scenarios.sh" "$LAB_DIR/trace_scenarios_firewalls.sh")
+scenario_files=("$LAB_DIR/trace_scenarios.sh" "$LAB_DIR/trace_scenarios_firewalls.sh"
+  "$LAB_DIR/trace_scenarios_ipv6.sh")
 # shellcheck source=trace_scenarios.sh
 source "${scenario_files[0]}"
 # shellcheck source=trace_scenarios_firewalls.sh
 source "${scenario_files[1]}"
+# shellcheck source=trace_scenarios_ipv6.sh
+source "${scenario_files[2]}"
 
 # --- reset ---------------------------------------------------------------------------
 : >"$work/undo"
@@ -205,11 +255,16 @@ run_undo() {
   done
 }
 lab_defer run_undo
-# Every legacy table instantiated in dockerhost, emptied: restore flushes the
-# table, deletes its chains and sets the built-in policies.
+# Every legacy table instantiated in dockerhost (ip_tables and ip6_tables),
+# emptied: restore flushes the table, deletes its chains and sets the built-in
+# policies.
 legacy_reset() {
+  legacy_reset_family ip_tables_names iptables-legacy
+  legacy_reset_family ip6_tables_names ip6tables-legacy
+}
+legacy_reset_family() {
   local table chains c text=""
-  for table in $(ip netns exec "$NS_HOST" cat /proc/net/ip_tables_names); do
+  for table in $(ip netns exec "$NS_HOST" cat "/proc/net/$1" 2>/dev/null); do
     case $table in
       filter | security) chains="INPUT FORWARD OUTPUT" ;;
       nat) chains="PREROUTING INPUT OUTPUT POSTROUTING" ;;
@@ -221,7 +276,7 @@ legacy_reset() {
     for c in $chains; do text+=":$c ACCEPT [0:0]"$'\n'; done
     text+="COMMIT"$'\n'
   done
-  [[ -z $text ]] || ipt_restore iptables-legacy <<<"$text"
+  [[ -z $text ]] || ipt_restore "$2" <<<"$text"
 }
 trace_reset() {
   run_undo
@@ -237,9 +292,11 @@ trace_reset() {
 }
 
 # --- truth and trace -------------------------------------------------------------------
-# measure PROTO HOST:PORT: sets truth, truth_ms, truth_detail, truth_via.
+# measure PROTO HOST:PORT: sets truth, truth_ms, truth_detail, truth_via, truth_errno.
 measure() {
   local host=${2%:*} port=${2##*:} r
+  host=${host#[}
+  host=${host%]}
   if [[ $1 == udp ]]; then
     r=$(ip netns exec "$NS_OUT" python3 -c "$UDP_CLIENT" "$host" "$port" 2)
   else
@@ -249,9 +306,16 @@ measure() {
   r=${r#* }
   truth_ms=${r%% *}
   truth_detail=${r#* }
+  # ICMPv6 administratively prohibited reaches connect() as EACCES
+  # (icmpv6_err_convert), which tcp_probe files under error: it is the
+  # trace's `unreachable` with errno EACCES.
+  truth_errno=""
+  if [[ $truth == error && $truth_detail == *"Permission denied"* ]]; then
+    truth=unreachable truth_errno=EACCES
+  fi
   case $truth_detail in
-    *"peer $UPLINK_OUT_IP"*) truth_via=client ;;
-    *"peer $BRIDGE_IP"*) truth_via=proxy ;;
+    *"peer $UPLINK_OUT_IP"* | *"peer $UPLINK_OUT_IP6"*) truth_via=client ;;
+    *"peer $BRIDGE_IP"* | *"peer $BRIDGE_IP6"*) truth_via=proxy ;;
     *) truth_via="" ;;
   esac
 }
@@ -259,9 +323,11 @@ measure() {
 # The kernel's own account of where an nf_tables verdict dropped the client's
 # packets or their replies: `meta nftrace set 1` on both directions, before
 # every other chain (priority raw - 10), and `nft monitor trace` across the
-# connect.  The first `(verdict drop)` or `policy drop` of a probe packet is
-# "nf_tables FAMILY TABLE CHAIN [policy]"; x_tables (legacy) and routing drops
-# leave no trace line, so kstop stays empty.  The table is removed before the
+# connect, for the client's IPv4 and IPv6 addresses.  The first `(verdict
+# drop)` or `policy drop` of a probe packet (not an ICMP or ICMPv6 one: a
+# reject's answer, neighbour discovery) is "nf_tables FAMILY TABLE CHAIN
+# [policy]"; x_tables (legacy) and routing drops leave no trace line, so kstop
+# stays empty.  The table is removed before the
 # trace runs, which would otherwise see it.  The marker that shows the monitor
 # is listening (a datagram to the discard port) is dropped right there: an ICMP
 # port unreachable for it would spend the host's ICMP rate limit towards the
@@ -273,10 +339,13 @@ KTRACE_TABLE="table inet pmtrace {
     ip saddr $UPLINK_OUT_IP udp dport 9 meta nftrace set 1 drop
     ip saddr $UPLINK_OUT_IP meta nftrace set 1
     ip daddr $UPLINK_OUT_IP meta nftrace set 1
+    ip6 saddr $UPLINK_OUT_IP6 meta nftrace set 1
+    ip6 daddr $UPLINK_OUT_IP6 meta nftrace set 1
   }
   chain out {
     type filter hook output priority raw - 10; policy accept;
     ip daddr $UPLINK_OUT_IP meta nftrace set 1
+    ip6 daddr $UPLINK_OUT_IP6 meta nftrace set 1
   }
 }"
 ktrace_pid=""
@@ -297,19 +366,19 @@ ktrace_stop() {
   kill -TERM "$ktrace_pid" 2>/dev/null || true
   wait "$ktrace_pid" 2>/dev/null || true
   ip netns exec "$NS_HOST" nft delete table inet pmtrace 2>/dev/null || true
-  kstop=$(awk '/ packet: / && (/udp dport 9 / || / icmp /) { skip[$3] = 1 }
+  kstop=$(awk '/ packet: / && (/udp dport 9 / || / icmp / || / icmpv6 /) { skip[$3] = 1 }
     skip[$3] { next }
     / policy drop *$/ { print "nf_tables", $4, $5, $6, "policy"; exit }
     /\(verdict drop\)$/ { print "nf_tables", $4, $5, $6; exit }' "$work/ktrace.log")
 }
 
-# run_trace PROTO HOST:PORT: sets got, got_stop, got_rc, got_reason, got_path,
+# run_trace PROTO HOST:PORT: sets got, got_stop, got_rc, got_reason, got_errno, got_path,
 # got_ms; the JSON in $work/trace.json.
 run_trace() {
   local start
   start=$(lab_now_us)
-  got_rc=0
-  ip netns exec "$NS_HOST" timeout 30 "$exporter" trace --from "$UPLINK_OUT_IP" --to "$2" \
+  got_rc=0 got_errno=""
+  ip netns exec "$NS_HOST" timeout 30 "$exporter" trace --from "$SC_FROM" --to "$2" \
     --iif eth0 --proto "$1" --format json >"$work/trace.json" 2>"$work/trace.err" || got_rc=$?
   got_ms=$((($(lab_now_us) - start) / 1000))
   if ! got=$(jq -er 'select(.schema_version == 1) | .outcome' "$work/trace.json" 2>/dev/null); then
@@ -321,6 +390,7 @@ run_trace() {
     .stopped_at.family, .stopped_at.table, .stopped_at.chain]
     + (if .stopped_at.policy then ["policy"] else [] end) | join(" ")) end' "$work/trace.json")
   got_reason=$(jq -r '.reason // ""' "$work/trace.json")
+  got_errno=$(jq -r '.errno // ""' "$work/trace.json")
   # The client packet's routing decision (the first routing step; the reply's
   # is "reply routing"): forwarded or delivered locally.
   got_path=$(jq -r '[.steps[] | select(.phase == "routing") | .text][0] // ""
@@ -328,7 +398,7 @@ run_trace() {
     "$work/trace.json")
 }
 show_trace_text() {
-  ip netns exec "$NS_HOST" timeout 30 "$exporter" trace --from "$UPLINK_OUT_IP" --to "$2" \
+  ip netns exec "$NS_HOST" timeout 30 "$exporter" trace --from "$SC_FROM" --to "$2" \
     --iif eth0 --proto "$1" --format text 2>&1 | sed 's/^/    trace: /' || true
 }
 # stop_matches WANT GOT: WANT may leave out the backend.
@@ -349,6 +419,7 @@ table=()
 run_scenario() {
   local name=$1 t0 t1 t2 rc=0
   SC_WANT="" SC_VIA="" SC_STOP="" SC_TARGET="$UPLINK_HOST_IP:$REGISTRY_PORT" SC_PROTO=tcp
+  SC_FROM=$UPLINK_OUT_IP
   SC_LISTENER=none SC_SKIP="" SC_TRACE_WANT="" SC_TRACE_WHY="" kstop=""
   t0=$(lab_now_us)
   trace_reset
@@ -356,7 +427,7 @@ run_scenario() {
   # switch it off inside): a failing setup command ends the scenario, not the run.
   (
     set -euo pipefail
-    trap 'declare -p SC_WANT SC_VIA SC_STOP SC_TARGET SC_PROTO SC_LISTENER SC_SKIP \
+    trap 'declare -p SC_WANT SC_VIA SC_STOP SC_TARGET SC_FROM SC_PROTO SC_LISTENER SC_SKIP \
       SC_TRACE_WANT SC_TRACE_WHY >"$work/sc.vars"' EXIT
     "$name"
   ) >"$work/$name.setup.log" 2>&1 </dev/null &
@@ -408,6 +479,7 @@ run_scenario() {
     local bad="" expect=${SC_TRACE_WANT:-$truth} why=""
     [[ -z $SC_TRACE_WANT ]] || why="; kernel says $truth: $SC_TRACE_WHY"
     [[ $got == "$expect" ]] || bad+=" outcome"
+    [[ -z $truth_errno || $got_errno == "$truth_errno" ]] || bad+=" errno($got_errno, kernel $truth_errno)"
     [[ $got_rc == "$(want_rc "$got")" ]] || bad+=" exit-status($got_rc)"
     # Connected the right way: forwarded where the container saw the client,
     # delivered to the host's listener where it saw the proxy.
