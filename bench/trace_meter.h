@@ -200,6 +200,7 @@ class TimedLegacy : public pt::LegacyRuleset {
     return meter_->Time("legacy Begin (x_tables)", [&] { return inner_->Begin(); });
   }
   const std::vector<pt::XtLegacyTable>& Tables() const override { return inner_->Tables(); }
+  const std::vector<std::string>& Ip6Tables() const override { return inner_->Ip6Tables(); }
 
  private:
   pt::LegacyRuleset* inner_;

@@ -22,7 +22,6 @@ namespace {
 
 constexpr uint8_t kNfprotoIpv4 = 2;
 constexpr uint8_t kNfprotoIpv6 = 10;
-constexpr uint8_t kTcpClose = 7;    // TCP_CLOSE: a bound UDP socket
 constexpr uint8_t kTcpListen = 10;  // TCP_LISTEN
 constexpr uint32_t kTableLocal = 255;
 

@@ -17,8 +17,6 @@ namespace portmap::pathtrace {
 
 namespace {
 
-constexpr int32_t kNftReturn = -5;  // NFT_RETURN, as EvalXtTarget reports XT_RETURN
-
 // An empty payload has no bytes at all (data() may be null).
 std::string FieldString(const char* s, size_t max) {
   return s == nullptr || max == 0 ? std::string() : std::string(s, strnlen(s, max));
