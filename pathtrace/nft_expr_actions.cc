@@ -128,13 +128,16 @@ void EvalNftNat(const NatExpr& e, NftRegs* regs, Packet* pkt, NftExprEffects* fx
     return;
   }
   const uint32_t alen = pkt->ipv6() ? 16 : 4;
+  Addr to;  // family 0: the address is kept
+  uint16_t port = 0;
   if (e.reg_addr_min.has_value()) {
     const uint8_t* a = RegPtr(regs, *e.reg_addr_min, alen);
     if (a == nullptr) {
       fx->unknown = "dnat address outside the registers";
       return;
     }
-    std::memcpy(pkt->daddr.bytes.data(), a, alen);
+    to.family = pkt->daddr.family;
+    std::memcpy(to.bytes.data(), a, alen);
   }
   if (e.reg_proto_min.has_value()) {
     const uint8_t* p = RegPtr(regs, *e.reg_proto_min, 2);
@@ -142,11 +145,9 @@ void EvalNftNat(const NatExpr& e, NftRegs* regs, Packet* pkt, NftExprEffects* fx
       fx->unknown = "dnat port outside the registers";
       return;
     }
-    pkt->dport = static_cast<uint16_t>((p[0] << 8) | p[1]);  // __be16 in the register
+    port = static_cast<uint16_t>((p[0] << 8) | p[1]);  // __be16 in the register
   }
-  pkt->ct.status |= IPS_DST_NAT;
-  pkt->ct.reply_src = pkt->daddr;
-  pkt->ct.reply_sport = pkt->dport;
+  ApplyDnat(pkt, to, port);
   fx->rewrite = "dnat to " + AddrString(pkt->daddr) + ":" + std::to_string(pkt->dport);
   regs->verdict = NftVerdict{kNfAccept, ""};  // nf_nat_setup_info's NF_ACCEPT
 }
@@ -210,11 +211,7 @@ void EvalNftXt(const XtExpr& e, NftRegs* regs, Packet* pkt, const NftEvalContext
       regs->verdict = t.verdict;
       return;
     case K::kDnat:
-      if (t.dnat_addr.family != 0) pkt->daddr = t.dnat_addr;
-      if (t.dnat_port != 0) pkt->dport = t.dnat_port;
-      pkt->ct.status |= IPS_DST_NAT;
-      pkt->ct.reply_src = pkt->daddr;
-      pkt->ct.reply_sport = pkt->dport;
+      ApplyDnat(pkt, t.dnat_addr, t.dnat_port);
       fx->rewrite = "DNAT to " + AddrString(pkt->daddr) + ":" + std::to_string(pkt->dport);
       regs->verdict = NftVerdict{kNfAccept, ""};
       return;

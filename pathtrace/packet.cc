@@ -2,6 +2,7 @@
 #include "pathtrace/packet.h"
 
 #include <arpa/inet.h>
+#include <linux/netfilter/nf_conntrack_common.h>
 #include <sys/socket.h>
 
 #include <cstring>
@@ -75,6 +76,14 @@ std::vector<uint8_t> Packet::TransportHeader() const {
   PutU16(&h, 2, dport);
   PutU16(&h, 4, 8);
   return h;
+}
+
+void ApplyDnat(Packet* pkt, const Addr& addr, uint16_t port) {
+  if (addr.family != 0) pkt->daddr = addr;
+  if (port != 0) pkt->dport = port;
+  pkt->ct.status |= IPS_DST_NAT;
+  pkt->ct.reply_src = pkt->daddr;
+  pkt->ct.reply_sport = pkt->dport;
 }
 
 std::string DescribePacket(const Packet& p) {

@@ -81,6 +81,12 @@ struct Packet {
   std::vector<uint8_t> TransportHeader() const;
 };
 
+// DNAT as nf_nat applies it: the destination rewritten (the address when
+// `addr` has a family, the port when `port` is not 0), IPS_DST_NAT set, and
+// the connection's reply now coming from the new destination.  One place for
+// nft's dnat, iptables-nft's and iptables-legacy's DNAT target.
+void ApplyDnat(Packet* pkt, const Addr& addr, uint16_t port);
+
 // The packet's five-tuple for humans: "tcp 192.0.2.1:40000 -> 198.51.100.1:5000".
 std::string DescribePacket(const Packet& p);
 

@@ -161,11 +161,7 @@ class Walk {
         if (r.verdict.code < 0) return Unknown("verdict " + std::to_string(r.verdict.code), &e);
         return End(static_cast<uint32_t>(r.verdict.code), e);
       case TK::kDnat: {
-        if (r.dnat_addr.family != 0) pkt_->daddr = r.dnat_addr;
-        if (r.dnat_port != 0) pkt_->dport = r.dnat_port;
-        pkt_->ct.status |= IPS_DST_NAT;
-        pkt_->ct.reply_src = pkt_->daddr;
-        pkt_->ct.reply_sport = pkt_->dport;
+        ApplyDnat(pkt_, r.dnat_addr, r.dnat_port);
         Step(text, &e, "dnat to " + XtAddrText(pkt_->daddr) + ":" + std::to_string(pkt_->dport));
         return Outcome(ChainOutcome::Kind::kAccept, e);
       }
