@@ -31,6 +31,8 @@ enum class Reg : uint8_t { kUnknown, kL4Proto, kDaddr, kDport };
 // Facts gathered from the matches of one rule.
 struct RuleState {
   std::array<Reg, 32> regs{};  // NFT_REG_1..4 and NFT_REG32_00..15 fit below 32
+  // Values an immediate loaded (native `dnat to ADDR:PORT` loads both first).
+  std::array<std::string, 32> values{};
   std::string proto;
   std::string daddr;
   uint16_t dport = 0;
@@ -118,15 +120,24 @@ bool Counter(const nlattr* data, NfRule* rule) {
   return true;
 }
 
-bool Immediate(const nlattr* data, NfRule* rule) {
+bool Immediate(const nlattr* data, RuleState* st, NfRule* rule) {
   constexpr AttrRule kRules[] = {{NFTA_IMMEDIATE_DREG, MNL_TYPE_U32},
                                  {NFTA_IMMEDIATE_DATA, MNL_TYPE_NESTED}};
   AttrTable<NFTA_IMMEDIATE_MAX + 1> tb{};
   if (!ParseNested(data, kRules, &tb)) return false;
   if (tb[NFTA_IMMEDIATE_DATA] == nullptr) return true;
-  constexpr AttrRule kData[] = {{NFTA_DATA_VERDICT, MNL_TYPE_NESTED}};
+  constexpr AttrRule kData[] = {{NFTA_DATA_VALUE, MNL_TYPE_BINARY},
+                                {NFTA_DATA_VERDICT, MNL_TYPE_NESTED}};
   AttrTable<NFTA_DATA_MAX + 1> dt{};
   if (!ParseNested(tb[NFTA_IMMEDIATE_DATA], kData, &dt)) return false;
+  if (dt[NFTA_DATA_VALUE] != nullptr && tb[NFTA_IMMEDIATE_DREG] != nullptr) {
+    const uint32_t r = ntohl(mnl_attr_get_u32(tb[NFTA_IMMEDIATE_DREG]));
+    if (r < st->regs.size()) {
+      st->regs[r] = Reg::kUnknown;
+      st->values[r].assign(static_cast<const char*>(mnl_attr_get_payload(dt[NFTA_DATA_VALUE])),
+                           mnl_attr_get_payload_len(dt[NFTA_DATA_VALUE]));
+    }
+  }
   if (dt[NFTA_DATA_VERDICT] == nullptr) return true;  // a value load
   constexpr AttrRule kVerdict[] = {{NFTA_VERDICT_CODE, MNL_TYPE_U32},
                                    {NFTA_VERDICT_CHAIN, MNL_TYPE_NUL_STRING}};
@@ -170,6 +181,38 @@ bool XtTarget(const nlattr* data, uint8_t family, RuleState* st) {
   return true;
 }
 
+// Native `dnat to ADDR[:PORT]` (nft, Docker 29's nftables backend): the
+// addresses and ports come from registers an immediate loaded.
+bool Nat(const nlattr* data, uint8_t family, RuleState* st) {
+  constexpr AttrRule kRules[] = {{NFTA_NAT_TYPE, MNL_TYPE_U32},
+                                 {NFTA_NAT_FAMILY, MNL_TYPE_U32},
+                                 {NFTA_NAT_REG_ADDR_MIN, MNL_TYPE_U32},
+                                 {NFTA_NAT_REG_PROTO_MIN, MNL_TYPE_U32}};
+  AttrTable<NFTA_NAT_MAX + 1> tb{};
+  if (!ParseNested(data, kRules, &tb)) return false;
+  if (tb[NFTA_NAT_TYPE] == nullptr || ntohl(mnl_attr_get_u32(tb[NFTA_NAT_TYPE])) != NFT_NAT_DNAT) {
+    return true;
+  }
+  st->dnat = true;
+  const uint32_t nat_family =
+      tb[NFTA_NAT_FAMILY] != nullptr ? ntohl(mnl_attr_get_u32(tb[NFTA_NAT_FAMILY])) : family;
+  if (tb[NFTA_NAT_REG_ADDR_MIN] != nullptr) {
+    const uint32_t r = ntohl(mnl_attr_get_u32(tb[NFTA_NAT_REG_ADDR_MIN]));
+    const size_t len = nat_family == NFPROTO_IPV6 ? 16 : 4;
+    if (r < st->values.size() && st->values[r].size() >= len) {
+      st->dnat_ip = XtAddrString(reinterpret_cast<const uint8_t*>(st->values[r].data()), len);
+    }
+  }
+  if (tb[NFTA_NAT_REG_PROTO_MIN] != nullptr) {
+    const uint32_t r = ntohl(mnl_attr_get_u32(tb[NFTA_NAT_REG_PROTO_MIN]));
+    if (r < st->values.size() && st->values[r].size() >= 2) {
+      const auto* b = reinterpret_cast<const uint8_t*>(st->values[r].data());
+      st->dnat_port = static_cast<uint16_t>(b[0] << 8 | b[1]);
+    }
+  }
+  return true;
+}
+
 bool Expression(const nlattr* elem, uint8_t family, RuleState* st, NfRule* rule) {
   constexpr AttrRule kRules[] = {{NFTA_EXPR_NAME, MNL_TYPE_NUL_STRING},
                                  {NFTA_EXPR_DATA, MNL_TYPE_NESTED}};
@@ -182,7 +225,8 @@ bool Expression(const nlattr* elem, uint8_t family, RuleState* st, NfRule* rule)
   if (name == "payload") return Payload(data, family, st);
   if (name == "cmp") return Cmp(data, st);
   if (name == "counter") return Counter(data, rule);
-  if (name == "immediate") return Immediate(data, rule);
+  if (name == "immediate") return Immediate(data, st, rule);
+  if (name == "nat") return Nat(data, family, st);
   if (name == "match") return XtMatch(data, st);
   if (name == "target") return XtTarget(data, family, st);
   // Anything else (bitwise, lookup, ...) leaves registers we no longer trust.

@@ -23,6 +23,8 @@
 //   ! -i docker0    meta iifname != "docker0"
 //   -j DNAT ...     xt target "DNAT" rev 0 (nf_nat_ipv4_multi_range_compat),
 //                   rev 1 (nf_nat_range) or rev 2 (nf_nat_range2)
+//   dnat to A:P     native nat expression (nft, Docker 29's nftables backend):
+//                   immediate loads of A and P into registers, then nat dnat
 // Expressions this does not know are skipped: a rule it cannot fully read
 // still counts, with its counter, it just publishes nothing.
 //

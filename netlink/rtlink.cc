@@ -28,6 +28,19 @@ int LinkAttrCallback(const nlattr* attr, void* data) {
   return MNL_CB_OK;
 }
 
+using LinkInfoAttrs = std::array<const nlattr*, IFLA_INFO_MAX + 1>;
+
+int LinkInfoAttrCallback(const nlattr* attr, void* data) {
+  auto* tb = static_cast<LinkInfoAttrs*>(data);
+  if (mnl_attr_type_valid(attr, IFLA_INFO_MAX) < 0) return MNL_CB_OK;
+  const int type = mnl_attr_get_type(attr);
+  if (type == IFLA_INFO_KIND && mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) < 0) {
+    return MNL_CB_ERROR;
+  }
+  (*tb)[type] = attr;
+  return MNL_CB_OK;
+}
+
 int AddrAttrCallback(const nlattr* attr, void* data) {
   auto* tb = static_cast<AddrAttrs*>(data);
   if (mnl_attr_type_valid(attr, IFA_MAX) < 0) return MNL_CB_OK;
@@ -61,6 +74,17 @@ nlmsghdr* BuildLinkGet(uint32_t index, const std::string& name, uint32_t seq, vo
   return nlh;
 }
 
+nlmsghdr* BuildLinkDump(uint32_t seq, void* buf) {
+  nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
+  nlh->nlmsg_type = RTM_GETLINK;
+  nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+  nlh->nlmsg_seq = seq;
+  auto* ifi = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
+  ifi->ifi_family = AF_UNSPEC;
+  mnl_attr_put_u32(nlh, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
+  return nlh;
+}
+
 nlmsghdr* BuildAddrDump(uint8_t family, uint32_t seq, void* buf) {
   nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
   nlh->nlmsg_type = RTM_GETADDR;
@@ -84,6 +108,17 @@ int DecodeLinkMessage(const nlmsghdr* nlh, std::vector<LinkInfo>* links) {
   link.type = ifi.ifi_type;
   link.flags = ifi.ifi_flags;
   link.name = mnl_attr_get_str(tb[IFLA_IFNAME]);
+  if (tb[IFLA_MASTER] != nullptr) {
+    if (mnl_attr_validate(tb[IFLA_MASTER], MNL_TYPE_U32) < 0) return Malformed();
+    link.master = mnl_attr_get_u32(tb[IFLA_MASTER]);
+  }
+  if (tb[IFLA_LINKINFO] != nullptr) {
+    LinkInfoAttrs info{};
+    if (mnl_attr_parse_nested(tb[IFLA_LINKINFO], &LinkInfoAttrCallback, &info) < 0) {
+      return Malformed();
+    }
+    if (info[IFLA_INFO_KIND] != nullptr) link.kind = mnl_attr_get_str(info[IFLA_INFO_KIND]);
+  }
   links->push_back(std::move(link));
   return MNL_CB_OK;
 }
@@ -105,6 +140,7 @@ int DecodeAddrMessage(const nlmsghdr* nlh, std::vector<AddrInfo>* addrs) {
   a.prefixlen = ifa.ifa_prefixlen;
   a.flags = tb[IFA_FLAGS] != nullptr ? mnl_attr_get_u32(tb[IFA_FLAGS]) : ifa.ifa_flags;
   a.index = ifa.ifa_index;
+  a.scope = ifa.ifa_scope;
   std::memcpy(a.local.data(), mnl_attr_get_payload(local), len);
   addrs->push_back(a);
   return MNL_CB_OK;

@@ -32,6 +32,8 @@ struct LinkInfo {
   uint16_t type = 0;   // ARPHRD_*
   uint32_t flags = 0;  // IFF_*
   std::string name;    // IFLA_IFNAME
+  uint32_t master = 0;  // IFLA_MASTER: the bridge (or bond) it is a port of; 0 if none
+  std::string kind;     // IFLA_LINKINFO's IFLA_INFO_KIND ("veth", "bridge", ...); "" if none
 };
 
 struct AddrInfo {
@@ -39,6 +41,7 @@ struct AddrInfo {
   uint8_t prefixlen = 0;
   uint32_t flags = 0;  // IFA_F_*
   uint32_t index = 0;  // the interface
+  uint8_t scope = 0;   // RT_SCOPE_UNIVERSE (0), RT_SCOPE_LINK (253), RT_SCOPE_HOST (254)
   std::array<uint8_t, 16> local{};
 };
 
@@ -49,6 +52,9 @@ inline constexpr size_t kLinkRequestBytes = 128;
 // empty, else by `index`.  Returns nullptr when the name does not fit
 // IFNAMSIZ (the kernel could not have such an interface).
 nlmsghdr* BuildLinkGet(uint32_t index, const std::string& name, uint32_t seq, void* buf);
+
+// Writes an RTM_GETLINK dump request of every interface (statistics left out).
+nlmsghdr* BuildLinkDump(uint32_t seq, void* buf);
 
 // Writes an RTM_GETADDR dump request of every address of `family`.
 nlmsghdr* BuildAddrDump(uint8_t family, uint32_t seq, void* buf);

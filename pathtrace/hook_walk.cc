@@ -72,17 +72,22 @@ Outcome RejectOutcome(const RejectAction& r, const Packet& pkt, std::string* cli
   return *client_errno == std::string("ECONNREFUSED") ? Outcome::kRefused : Outcome::kUnreachable;
 }
 
-void HookWalk::Stop(Outcome outcome, std::string reason, std::optional<RuleRef> where) {
+void HookWalk::Stop(Outcome outcome, std::string reason, std::optional<RuleRef> where,
+                    StopKind kind) {
   result_->outcome = outcome;
   result_->reason = std::move(reason);
   result_->stopped_at = std::move(where);
+  result_->stop = outcome == Outcome::kUnknown ? StopKind::kNone : kind;
 }
 
 void HookWalk::Note(const std::string& phase, std::string text) {
   result_->steps.push_back(TraceStep{phase, 0, std::move(text), std::nullopt, ""});
 }
 
-void HookWalk::StopOn(const ChainOutcome& c, const Packet& pkt, const std::string& phase) {
+void HookWalk::StopOn(const ChainOutcome& c, const Packet& pkt, const std::string& phase,
+                      int32_t priority) {
+  result_->stop_phase = phase;
+  result_->stop_priority = priority;
   const std::string where =
       c.decided.has_value() ? c.decided->family + " " + c.decided->table + " " + c.decided->chain +
                                   (c.decided->policy ? std::string(" policy")
@@ -92,12 +97,12 @@ void HookWalk::StopOn(const ChainOutcome& c, const Packet& pkt, const std::strin
                             : std::string("?");
   switch (c.kind) {
     case ChainOutcome::Kind::kDrop:
-      Stop(Outcome::kTimeout, "dropped in " + phase + " by " + where, c.decided);
+      Stop(Outcome::kTimeout, "dropped in " + phase + " by " + where, c.decided, StopKind::kRule);
       return;
     case ChainOutcome::Kind::kReject: {
       std::string err;
       const Outcome o = RejectOutcome(c.reject, pkt, &err);
-      Stop(o, "rejected in " + phase + " by " + where, c.decided);
+      Stop(o, "rejected in " + phase + " by " + where, c.decided, StopKind::kRule);
       result_->client_errno = err;
       return;
     }
@@ -148,7 +153,7 @@ bool HookWalk::RunDevice(uint32_t netdev_hook, std::optional<uint32_t> inet_hook
     const ChainOutcome out = EvalNftBaseChain(*c, pkt, ctx);
     result_->approximate = result_->approximate || out.approximate;
     if (out.kind != ChainOutcome::Kind::kAccept) {
-      StopOn(out, *pkt, phase);
+      StopOn(out, *pkt, phase, c->priority);
       return false;
     }
   }
@@ -224,7 +229,7 @@ bool HookWalk::Run(uint32_t hook, const std::string& phase, Packet* pkt) {
     result_->approximate = result_->approximate || out.approximate;
     if (it.nat && pkt->ct.status != status_before) nat_done = true;
     if (out.kind != ChainOutcome::Kind::kAccept) {
-      StopOn(out, *pkt, phase);
+      StopOn(out, *pkt, phase, it.priority);
       return false;
     }
   }

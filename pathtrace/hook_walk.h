@@ -35,7 +35,6 @@ class HookWalk {
   // false when it stopped, with result->outcome, stopped_at and reason set.
   bool Run(uint32_t hook, const std::string& phase, Packet* pkt);
 
-  // Ends the trace as `outcome` because of `reason` (and `where`, if a rule).
   // The ingress hook of the packet's input device, before prerouting:
   // netdev-family chains hooked at ingress and inet chains hooked at
   // NF_INET_INGRESS (Linux 5.10), those bound to pkt->iif's name.  Before
@@ -46,7 +45,10 @@ class HookWalk {
   // netdev-family chains hooked at egress bound to pkt->oif's name.
   bool RunEgress(const std::string& phase, Packet* pkt);
 
-  void Stop(Outcome outcome, std::string reason, std::optional<RuleRef> where = std::nullopt);
+  // Ends the trace as `outcome` because of `reason`; kind says what stopped
+  // it for programs (kRule when `where` is a rule).
+  void Stop(Outcome outcome, std::string reason, std::optional<RuleRef> where = std::nullopt,
+            StopKind kind = StopKind::kNone);
 
   void Note(const std::string& phase, std::string text);
 
@@ -57,7 +59,8 @@ class HookWalk {
                  const std::string& phase, Packet* pkt);
 
   // A chain's outcome that ends the packet's way, as the client sees it.
-  void StopOn(const ChainOutcome& c, const Packet& pkt, const std::string& phase);
+  void StopOn(const ChainOutcome& c, const Packet& pkt, const std::string& phase,
+              int32_t priority);
 
   RulesetSource* ruleset_;
   LegacyRuleset* legacy_;

@@ -13,7 +13,10 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
+#include "netlink/rtlink.h"
+#include "netlink/sock_diag.h"
 #include "pathtrace/packet.h"
 #include "util/status.h"
 
@@ -76,6 +79,28 @@ class KernelView {
   // A sysctl under /proc/sys/net (e.g. "ipv6/conf/all/forwarding"); for what
   // RTM_GETROUTE does not apply (IPv6 forwarding is checked after the lookup).
   virtual Status NetSysctl(const std::string& key, int64_t* value) = 0;
+
+  // Every interface, and every address of `family` (AF_INET or AF_INET6):
+  // not used by a trace, but by whoever picks the packets to trace (the
+  // verdict's uplinks and clients).  Default: none.
+  virtual Status Links(std::vector<LinkInfo>* links) {
+    links->clear();
+    return Status::Ok();
+  }
+  virtual Status Addresses(uint8_t family, std::vector<AddrInfo>* addrs) {
+    (void)family;
+    addrs->clear();
+    return Status::Ok();
+  }
+
+  // Every socket of `l4proto` that takes new connections or datagrams in
+  // this namespace (TCP: LISTEN; UDP: every state), both families: whether a
+  // trace's listener checks would answer differently now.  Default: none.
+  virtual Status Sockets(uint8_t l4proto, std::vector<InetSocket>* sockets) {
+    (void)l4proto;
+    sockets->clear();
+    return Status::Ok();
+  }
 
   // Whether `addr` belongs to another network namespace of this host and a
   // socket there listens on `port`.  found=false when no namespace is known

@@ -290,6 +290,43 @@ Status LiveKernel::IsLocalAddress(const Addr& addr, uint32_t dev, bool* local) {
   return Status::Ok();
 }
 
+Status LiveKernel::Links(std::vector<LinkInfo>* links) {
+  links->clear();
+  RequestBuffer buf{};
+  nlmsghdr* nlh = BuildLinkDump(route_.NextSeq(), buf.data());
+  NetlinkStatus st =
+      Exchange(&route_, nlh, [&](const nlmsghdr* m) { return DecodeLinkMessage(m, links); });
+  if (!st.ok()) return NetlinkError("link dump", st);
+  return Status::Ok();
+}
+
+Status LiveKernel::Addresses(uint8_t family, std::vector<AddrInfo>* addrs) {
+  addrs->clear();
+  if (!ValidFamily(family)) return Status::Error("address dump: not AF_INET or AF_INET6");
+  RequestBuffer buf{};
+  nlmsghdr* nlh = BuildAddrDump(family, route_.NextSeq(), buf.data());
+  NetlinkStatus st =
+      Exchange(&route_, nlh, [&](const nlmsghdr* m) { return DecodeAddrMessage(m, addrs); });
+  if (!st.ok()) return NetlinkError("address dump", st);
+  return Status::Ok();
+}
+
+Status LiveKernel::Sockets(uint8_t l4proto, std::vector<InetSocket>* sockets) {
+  sockets->clear();
+  if (l4proto != IPPROTO_TCP && l4proto != IPPROTO_UDP) {
+    return Status::Error("sockets: protocol " + std::to_string(l4proto) + " is not TCP or UDP");
+  }
+  const uint32_t states = l4proto == IPPROTO_TCP ? 1u << kTcpListen : kAllSocketStates;
+  for (uint8_t family : {AF_INET, AF_INET6}) {
+    RequestBuffer buf{};
+    nlmsghdr* nlh = BuildInetDiagDump(family, l4proto, states, diag_.NextSeq(), buf.data());
+    NetlinkStatus st =
+        Exchange(&diag_, nlh, [&](const nlmsghdr* m) { return DecodeInetDiagMessage(m, sockets); });
+    if (!st.ok()) return NetlinkError("sock_diag dump", st);
+  }
+  return Status::Ok();
+}
+
 Status LiveKernel::NetSysctl(const std::string& key, int64_t* value) {
   // A key names a file below sys/net, never a way out of it.
   if (key.empty() || key.front() == '/' || key.find("..") != std::string::npos) {

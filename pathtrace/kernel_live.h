@@ -147,6 +147,9 @@ class LiveKernel : public KernelView {
   // <procfs>/sys/net/KEY; NoData when the file does not exist (an interface
   // that went away, or a knob this kernel lacks, e.g. force_forwarding).
   Status NetSysctl(const std::string& key, int64_t* value) override;
+  Status Links(std::vector<LinkInfo>* links) override;
+  Status Addresses(uint8_t family, std::vector<AddrInfo>* addrs) override;
+  Status Sockets(uint8_t l4proto, std::vector<InetSocket>* sockets) override;
   // netns_peer.h: the namespaces under /run/netns and /run/docker/netns.
   Status PeerListening(uint8_t nfproto, uint8_t l4proto, const Addr& addr, uint16_t port,
                        PeerAnswer* answer) override;

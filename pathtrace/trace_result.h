@@ -25,6 +25,20 @@ enum class Outcome : uint8_t {
 // "connected", "delivered", "refused", "unreachable", "timeout", "unknown".
 const char* OutcomeName(Outcome o);
 
+// What stopped the packet, for a program that names causes (the verdict):
+// the same facts `reason` words for humans, as values.
+enum class StopKind : uint8_t {
+  kNone,            // it got through, or the outcome is unknown
+  kRule,            // a rule or a chain's policy: stopped_at says which
+  kForwarding,      // the route lookup refused to forward: forwarding is off on the
+                    // input interface (IPv4), or IPv6 forwarding is off
+  kReversePath,     // rp_filter refused the source (or, on 6.13+, most likely did)
+  kRoute,           // no route, an unreachable/prohibit/blackhole route, a martian,
+                    // or the reply has no route back
+  kNoListener,      // delivered locally and nothing listens on the port
+  kPeerNoListener,  // forwarded to a namespace of this host where nothing listens
+};
+
 // Where a trace stopped, or a rule it evaluated.
 struct RuleRef {
   std::string backend;  // "nf_tables" or "x_tables" (legacy iptables)
@@ -54,6 +68,11 @@ struct TraceResult {
   std::string client_errno;           // what connect() fails with: "ECONNREFUSED",
                                       // "EHOSTUNREACH", "EACCES", "ETIMEDOUT"...; "" when it works
   std::optional<RuleRef> stopped_at;  // the rule or policy that decided, if one did
+  StopKind stop = StopKind::kNone;
+  std::string stop_phase;   // the phase it stopped in ("prerouting", "forward", ...)
+  int32_t stop_priority = 0;  // the priority of the base chain (or legacy table) that stopped it
+  bool dnat = false;   // the destination was rewritten (a DNAT matched) before routing
+  bool local = false;  // routed to this host (local delivery), not forwarded
   std::vector<TraceStep> steps;
   uint32_t generation = 0;         // the nf_tables ruleset generation traced
   bool approximate = false;        // a rule that might drop (limit, quota) was passed

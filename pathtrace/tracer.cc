@@ -62,9 +62,11 @@ class Walk {
   void Run(Packet pkt) {
     if (!hooks_.RunIngress("ingress", &pkt)) return;
     if (!hooks_.Run(NF_INET_PRE_ROUTING, "prerouting", &pkt)) return;
+    result_->dnat = (pkt.ct.status & IPS_DST_NAT) != 0;
     RouteAnswer route;
     if (!RouteIn(pkt, "routing", &route)) return;
     if (route.type == RTN_LOCAL) {
+      result_->local = true;
       Local(&pkt);
     } else {
       Forward(&pkt, route);
@@ -112,7 +114,8 @@ class Walk {
     if (route->error == 0 && route->type != RTN_LOCAL && route->type != RTN_UNICAST) {
       if (route->type == RTN_BLACKHOLE) {
         hooks_.Note(phase, "route: blackhole");
-        hooks_.Stop(Outcome::kTimeout, "a blackhole route to " + AddrString(pkt.daddr));
+        hooks_.Stop(Outcome::kTimeout, "a blackhole route to " + AddrString(pkt.daddr),
+                    std::nullopt, StopKind::kRoute);
       } else {
         hooks_.Stop(Outcome::kUnknown,
                     "route type " + std::to_string(route->type) + " is not modelled");
@@ -150,13 +153,22 @@ class Walk {
                                                                                            : 3)
                                            : IcmpErrno(false, code);
       }
+      // What stopped it: forwarding off answers EHOSTUNREACH (IPv4 only:
+      // IPv6 lookups ignore forwarding); rp_filter EXDEV, or EINVAL on 6.13+.
+      StopKind kind = StopKind::kRoute;
+      if (!fwd && !pkt.ipv6() && route->error == EHOSTUNREACH) kind = StopKind::kForwarding;
+      if (route->error == EXDEV || (route->error == EINVAL && !pkt.ipv6() && RpFilter(pkt) != 0)) {
+        kind = StopKind::kReversePath;
+      }
+      result_->stop_phase = phase;
       hooks_.Stop(icmp ? Outcome::kUnreachable : Outcome::kTimeout,
-                  why + (fwd ? "" : "; forwarding is off on " + pkt.iif.name));
+                  why + (fwd ? "" : "; forwarding is off on " + pkt.iif.name), std::nullopt, kind);
       return false;
     }
     if (route->type == RTN_UNICAST && pkt.ipv6() && !fwd) {
       hooks_.Note(phase, "IPv6 forwarding is off (net.ipv6.conf.all.forwarding=0)");
-      hooks_.Stop(Outcome::kTimeout, "IPv6 forwarding is off");
+      result_->stop_phase = phase;
+      hooks_.Stop(Outcome::kTimeout, "IPv6 forwarding is off", std::nullopt, StopKind::kForwarding);
       return false;
     }
     hooks_.Note(phase, route->type == RTN_LOCAL
@@ -201,7 +213,8 @@ class Walk {
       if (closed) {
         result_->approximate = true;
         result_->notes.push_back("the ICMP port unreachable's way back is not traced");
-        Done(Outcome::kUnreachable, "nothing listens on " + target + ": ICMP port unreachable");
+        Done(Outcome::kUnreachable, "nothing listens on " + target + ": ICMP port unreachable",
+             StopKind::kPeerNoListener);
       } else {
         Done(Outcome::kDelivered, "forwarded to " + AddrString(pkt->daddr));
       }
@@ -224,7 +237,8 @@ class Walk {
     if (!hooks_.Run(NF_INET_POST_ROUTING, "reply postrouting", &reply)) return;
     if (!hooks_.RunEgress("reply egress", &reply)) return;
     if (closed) {
-      Done(Outcome::kRefused, "nothing listens on " + target + ": its reset returns");
+      Done(Outcome::kRefused, "nothing listens on " + target + ": its reset returns",
+           StopKind::kPeerNoListener);
     } else {
       Done(Outcome::kConnected, "forwarded to " + target + " and the reply returns");
     }
@@ -247,7 +261,8 @@ class Walk {
       if (listening) {
         Done(Outcome::kDelivered, "delivered to a socket on " + target);
       } else {
-        Done(Outcome::kUnreachable, "nothing listens on " + target + ": ICMP port unreachable");
+        Done(Outcome::kUnreachable, "nothing listens on " + target + ": ICMP port unreachable",
+             StopKind::kNoListener);
       }
       return;
     }
@@ -257,7 +272,8 @@ class Walk {
     RouteAnswer back;
     RouteQuery q{reply.saddr, reply.daddr, 0, reply.mark, reply.l4proto, reply.sport, reply.dport};
     if (!kernel_->Route(q, &back).ok() || back.error != 0) {
-      hooks_.Stop(Outcome::kTimeout, "the reply has no route back to " + AddrString(reply.daddr));
+      hooks_.Stop(Outcome::kTimeout, "the reply has no route back to " + AddrString(reply.daddr),
+                  std::nullopt, StopKind::kRoute);
       return;
     }
     if (!SetOif(&reply, back.oif)) return;
@@ -266,13 +282,15 @@ class Walk {
     if (listening) {
       Done(Outcome::kConnected, "a local socket listens on " + target);
     } else {
-      Done(Outcome::kRefused, "nothing listens on " + target + ": the host answers with a reset");
+      Done(Outcome::kRefused, "nothing listens on " + target + ": the host answers with a reset",
+           StopKind::kNoListener);
     }
   }
 
-  void Done(Outcome o, std::string reason) {
+  void Done(Outcome o, std::string reason, StopKind kind = StopKind::kNone) {
     result_->outcome = o;
     result_->reason = std::move(reason);
+    result_->stop = kind;
   }
 
   KernelView* kernel_;

@@ -16,9 +16,11 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 #include <vector>
 
+#include "netlink/xtables.h"
 #include "pathtrace/xt_legacy.h"
 #include "util/paths.h"
 #include "util/status.h"
@@ -35,7 +37,15 @@ class LegacyRuleset {
   // The ip6tables-legacy tables that exist.  Their rules are not evaluated,
   // so an IPv6 trace meeting one of their hooks cannot be answered.
   virtual const std::vector<std::string>& Ip6Tables() const = 0;
+  // A hash of what Begin read, rule counters left out: equal fingerprints
+  // mean the same rules (x_tables has no generation number to ask for).
+  virtual uint64_t Fingerprint() const { return 0; }
 };
+
+// The fingerprint of tables as read: names, hooks and entries, each entry's
+// counters (which change with traffic) left out.
+uint64_t XtTablesFingerprint(const std::vector<XtTableBlob>& blobs,
+                             const std::vector<std::string>& ip6_tables);
 
 class LiveLegacyRuleset : public LegacyRuleset {
  public:
@@ -45,12 +55,14 @@ class LiveLegacyRuleset : public LegacyRuleset {
   Status Begin() override;
   const std::vector<XtLegacyTable>& Tables() const override { return tables_; }
   const std::vector<std::string>& Ip6Tables() const override { return ip6_tables_; }
+  uint64_t Fingerprint() const override { return fingerprint_; }
 
  private:
   Paths paths_;
   std::chrono::milliseconds timeout_;
   std::vector<XtLegacyTable> tables_;
   std::vector<std::string> ip6_tables_;
+  uint64_t fingerprint_ = 0;
 };
 
 }  // namespace portmap::pathtrace

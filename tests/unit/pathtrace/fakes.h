@@ -87,6 +87,9 @@ class FakeKernel : public KernelView {
       {1, {1, "lo", 772}}, {2, {2, "eth0", 1}}, {3, {3, "docker0", 1}}};
   std::map<std::string, int64_t> sysctls;  // missing: 1
   PeerAnswer peer;                         // what every PeerListening answers
+  std::vector<LinkInfo> link_dump;         // what Links() answers
+  std::vector<AddrInfo> addr_dump;         // what Addresses() answers, of the family asked
+  std::vector<InetSocket> socket_dump;     // what Sockets() answers, of the protocol asked
 
   Status Route(const RouteQuery& q, RouteAnswer* a) override {
     if (route) {
@@ -135,6 +138,21 @@ class FakeKernel : public KernelView {
   }
   Status PeerListening(uint8_t, uint8_t, const Addr&, uint16_t, PeerAnswer* a) override {
     *a = peer;
+    return Status::Ok();
+  }
+  Status Links(std::vector<LinkInfo>* out) override {
+    *out = link_dump;
+    return Status::Ok();
+  }
+  Status Addresses(uint8_t family, std::vector<AddrInfo>* out) override {
+    out->clear();
+    for (const AddrInfo& a : addr_dump) {
+      if (a.family == family) out->push_back(a);
+    }
+    return Status::Ok();
+  }
+  Status Sockets(uint8_t, std::vector<InetSocket>* out) override {
+    *out = socket_dump;
     return Status::Ok();
   }
   Status NetSysctl(const std::string& key, int64_t* value) override {
