@@ -17,6 +17,7 @@
 #include "config/config_guard.h"
 #include "config/config_yaml.h"
 #include "config/probe_target.h"
+#include "config/verdict_config.h"
 #include "util/logging.h"
 #include "util/metrics.h"
 #include "util/procfs.h"
@@ -265,6 +266,16 @@ Status ParseDocker(const YamlSource& src, const YAML::Node& node, const ProbeCon
       });
 }
 
+Status ParseDiscovery(const YamlSource& src, const YAML::Node& node, ProbeConfig* config) {
+  return src.ForEachEntry(
+      node, "discovery",
+      [&](const std::string& key, const YAML::Node& key_node, const YAML::Node& value) -> Status {
+        if (key == "netfilter") return ParseNetfilter(src, value, config);
+        if (key == "docker") return ParseDocker(src, value, *config, &config->docker);
+        return src.UnknownKey(key_node, key, "discovery");
+      });
+}
+
 Status ParseDocument(const YamlSource& src, const YAML::Node& root, ProbeConfig* config) {
   if (!root.IsNull() && !root.IsMap()) {
     return src.Error(root, std::string("the top level must be a mapping, not ") +
@@ -272,7 +283,7 @@ Status ParseDocument(const YamlSource& src, const YAML::Node& root, ProbeConfig*
   }
   // Modules first, whatever the order in the file: targets and discovery
   // name them.
-  std::optional<YAML::Node> modules, targets, discovery;
+  std::optional<YAML::Node> modules, targets, discovery, verdict;
   Status status = src.ForEachEntry(
       root, "the top level",
       [&](const std::string& key, const YAML::Node& key_node, const YAML::Node& value) -> Status {
@@ -282,6 +293,8 @@ Status ParseDocument(const YamlSource& src, const YAML::Node& root, ProbeConfig*
           targets.emplace(value);
         } else if (key == "discovery") {
           discovery.emplace(value);
+        } else if (key == "verdict") {
+          verdict.emplace(value);
         } else {
           return src.UnknownKey(key_node, key, "the top level");
         }
@@ -292,14 +305,9 @@ Status ParseDocument(const YamlSource& src, const YAML::Node& root, ProbeConfig*
   // Added after the file's modules, so a file may redefine it.
   config->modules.try_emplace(kDefaultModule);
   if (targets && !(status = ParseTargets(src, *targets, config)).ok()) return status;
-  if (!discovery) return Status::Ok();
-  return src.ForEachEntry(
-      *discovery, "discovery",
-      [&](const std::string& key, const YAML::Node& key_node, const YAML::Node& value) -> Status {
-        if (key == "netfilter") return ParseNetfilter(src, value, config);
-        if (key == "docker") return ParseDocker(src, value, *config, &config->docker);
-        return src.UnknownKey(key_node, key, "discovery");
-      });
+  if (discovery && !(status = ParseDiscovery(src, *discovery, config)).ok()) return status;
+  if (verdict) return ParseVerdictConfig(src, *verdict, &config->verdict);
+  return Status::Ok();
 }
 
 }  // namespace

@@ -16,6 +16,10 @@
 //   discovery:
 //     netfilter: {enabled: true, module: tcp_connect, exclude_interfaces: 'docker[0-9]+'}
 //     docker: {enabled: false, socket: /var/run/docker.sock, module: tcp_connect}
+//   verdict:                       # config/verdict_config.h
+//     sources: [203.0.113.50, "2001:db8:1::9"]   # extra outside clients to trace from
+//     interfaces: [eth0]           # uplinks to trace from; absent = detected
+//     ports: ["5000/tcp", "53/udp"]   # judged even when no rule or API lists them
 //
 // Every key is optional (an empty file is DefaultProbeConfig()); a missing
 // `tcp_connect` module is added with the defaults.  Anything unknown or
@@ -24,7 +28,8 @@
 // does not parse, a module that does not exist, a label name that is not a
 // Prometheus label name or is reserved, a regex that does not compile, a
 // blackbox feature a bare connect lacks: another prober, query_response,
-// tls), never ignored.  deploy/portmap.yml shows every key.
+// tls; a verdict source, interface or port that is malformed or given
+// twice), never ignored.  deploy/portmap.yml shows every key.
 //
 // Thread safety: ParseConfig and LoadConfigFile are pure; ConfigReloader's
 // methods may be called concurrently (SIGHUP and /-/reload at once).

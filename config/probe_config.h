@@ -1,6 +1,7 @@
-// The probe configuration: modules (how to probe) and targets (what to probe),
-// as --config.file gives them.  Plain data; config/config.h parses the YAML
-// into it, and a ConfigStore hands the current one to the probe collector and
+// The configuration --config.file gives: modules (how to probe), targets and
+// discovery (what to probe), and what the verdict traces besides what it
+// finds itself.  Plain data; config/config.h parses the YAML into it, and a
+// ConfigStore hands the current one to the probe and verdict collectors and
 // the /probe handler, so a reload swaps it between two scrapes.
 //
 // The module schema is blackbox_exporter's tcp prober's (a module copied from
@@ -12,6 +13,8 @@
 #pragma once
 
 #include <chrono>
+#include <compare>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -66,11 +69,34 @@ struct DockerApiDiscovery {
   std::string module = kDefaultModule;
 };
 
+// A port the verdict judges even when no rule or API lists it.
+struct VerdictPort {
+  std::string proto;  // "tcp" | "udp" | "sctp"
+  uint16_t port = 0;  // 1..65535
+
+  // NOLINTNEXTLINE(modernize-use-nullptr): clang-tidy 14 misreads a defaulted <=>.
+  auto operator<=>(const VerdictPort&) const = default;
+};
+
+// The `verdict:` section (config/verdict_config.h): what the verdict
+// collector traces besides what it finds on its own.  Every list is in file
+// order, without duplicates; empty means none given.
+struct VerdictConfig {
+  // Extra outside clients to trace from: literal addresses, as inet_ntop
+  // writes them ("2001:db8:1::9").
+  std::vector<std::string> sources;
+  // Uplinks to trace from; empty = detected.  Interface names, not checked
+  // against the host's links (an interface may appear later).
+  std::vector<std::string> interfaces;
+  std::vector<VerdictPort> ports;
+};
+
 struct ProbeConfig {
   std::map<std::string, ProbeModule> modules;  // always holds kDefaultModule
   std::vector<StaticTarget> targets;
   NetfilterDiscovery netfilter;  // discovery.netfilter
   DockerApiDiscovery docker;     // discovery.docker
+  VerdictConfig verdict;         // verdict
 };
 
 // What runs without --config.file: the default module, netfilter discovery.

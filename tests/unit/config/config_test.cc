@@ -46,6 +46,9 @@ void ExpectDefaults(const ProbeConfig& config) {
   EXPECT_EQ(config.netfilter.exclude_interfaces, DefaultProbeConfig().netfilter.exclude_interfaces);
   EXPECT_FALSE(config.docker.enabled);
   EXPECT_EQ(config.docker.socket, "/var/run/docker.sock");
+  EXPECT_TRUE(config.verdict.sources.empty());
+  EXPECT_TRUE(config.verdict.interfaces.empty());
+  EXPECT_TRUE(config.verdict.ports.empty());
 }
 
 std::string WriteFile(const std::string& name, const std::string& text) {
