@@ -2,7 +2,11 @@
 // that check each one against their own view: firewalld's zones, the
 // probes, the verdict.
 //
-// They come from nat DOCKER's DNAT rules, in both iptables backends, and are
+// They come from Docker's DNAT rules (nat DOCKER in both iptables backends,
+// and Docker 29's nftables chain docker-bridges nat-prerouting-and-output),
+// from the Docker Engine API when discovery.docker is on (RememberApi: ports
+// published on 127.0.0.1 only, or by a daemon with "iptables": false, have no
+// DNAT), and from the configuration (`verdict: ports:`), and are
 // REMEMBERED for the exporter's lifetime: a firewalld start wipes those rules
 // at exactly the moment "is 5000/tcp open in the zone?" matters, so a port
 // that vanished from the kernel is still checked.  The memory is fed by a
@@ -17,6 +21,7 @@
 #pragma once
 
 #include <compare>
+#include <map>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -26,6 +31,7 @@
 #include <vector>
 
 #include "collectors/collector.h"
+#include "collectors/docker_api.h"
 #include "netlink/nf_ruleset.h"
 
 namespace portmap {
@@ -41,6 +47,16 @@ struct PublishedPortRef {
   auto operator<=>(const PublishedPortRef&) const = default;
 };
 
+// What is remembered of one published port.
+struct PublishedPortDetail {
+  PublishedPortRef ref;
+  // The host addresses it is published on, as the rule or the API names them
+  // ("0.0.0.0", "::", "127.0.0.1", "192.0.2.7"); empty when only named by
+  // the configuration.
+  std::set<std::string> host_ips;
+  bool dnat = false;  // a Docker DNAT rule published it at some point
+};
+
 class PublishedPorts {
  public:
   explicit PublishedPorts(std::unique_ptr<NetfilterSource> source);
@@ -48,7 +64,13 @@ class PublishedPorts {
   PublishedPorts& operator=(const PublishedPorts&) = delete;
   ~PublishedPorts();
 
+  // Ports named without a mapping (the configuration, `diagnose PORT/PROTO`).
   void Remember(const std::vector<PublishedPortRef>& ports);
+  // Ports Docker's DNAT rules publish.
+  void RememberMappings(const std::vector<NfPortMapping>& mappings);
+  // The ports the Engine API lists now (replacing the last list, kept for
+  // LastApiPorts) and, remembered, each one it publishes.
+  void RememberApi(const std::vector<DockerApiPort>& ports);
 
   // Reads the DNAT rules now (bounded by `deadline`), remembers what they
   // publish, and returns every port remembered, sorted.  A failed read still
@@ -56,20 +78,23 @@ class PublishedPorts {
   std::vector<PublishedPortRef> Read(Clock::time_point deadline);
 
   std::vector<PublishedPortRef> Remembered() const;
+  std::vector<PublishedPortDetail> Details() const;  // sorted by ref
+  std::vector<DockerApiPort> LastApiPorts() const;
 
  private:
   std::mutex read_mu_;  // one kernel read at a time
   const std::unique_ptr<NetfilterSource> source_;
 
   mutable std::mutex mu_;
-  std::set<PublishedPortRef> remembered_;  // GUARDED_BY(mu_)
+  std::map<PublishedPortRef, PublishedPortDetail> remembered_;  // GUARDED_BY(mu_)
+  std::vector<DockerApiPort> last_api_;                          // GUARDED_BY(mu_)
 };
 
 // The port a DNAT mapping publishes; none when it names no protocol or port.
 std::optional<PublishedPortRef> PublishedPortOf(const NfPortMapping& mapping);
 
-// The ports that nat DOCKER's DNAT rules in `chains` publish.
-std::vector<PublishedPortRef> PublishedPortsOf(const std::vector<NfChain>& chains);
+// The mappings Docker's DNAT rules in `chains` publish (IsDockerDnatChain).
+std::vector<NfPortMapping> PublishedMappingsOf(const std::vector<NfChain>& chains);
 
 // Reads the rules where options.netfilter_source says: by default this
 // network namespace's (NewKernelNetfilterSource).

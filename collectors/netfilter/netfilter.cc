@@ -47,7 +47,15 @@ class KernelSource : public NetfilterSource {
                           {std::begin(kDockerTables), std::end(kDockerTables)},
                           {std::begin(kDockerChainNames), std::end(kDockerChainNames)},
                           &IsDockerChainName, deadline, &rs);
-    if (st.ok()) *chains = std::move(rs.chains);
+    if (!st.ok()) return st;
+    *chains = std::move(rs.chains);
+    // Docker 29's nftables backend: its own table, chains of fixed names.
+    NftRuleset native;
+    st = reader.ReadNamed({NFPROTO_IPV4, NFPROTO_IPV6}, {kDocker29Table},
+                          {std::begin(kDocker29ChainNames), std::end(kDocker29ChainNames)},
+                          [](const std::string&) { return false; }, deadline, &native);
+    if (!st.ok()) return st;
+    for (NfChain& c : native.chains) chains->push_back(std::move(c));
     return st;
   }
 
@@ -133,18 +141,16 @@ class NetfilterCollector : public Collector {
       AppendError(&errors, "legacy: " + st.message);
     }
 
-    Emit(view, out);
+    Emit(view, published_ ? published_->LastApiPorts() : std::vector<DockerApiPort>{}, out);
     // Facts only from a complete read: a half-read ruleset would let the
     // verdict blame a chain that is merely unread.
     if (ctx.facts != nullptr && errors.empty() && denied.empty() && any_backend) {
       ctx.facts->SetNetfilter(NetfilterFactsOf(view));
     }
     if (published_) {
-      std::vector<PublishedPortRef> refs;
-      for (const DockerPublishedPort& p : view.ports) {
-        if (auto port = PublishedPortOf(p.mapping)) refs.push_back(*port);
-      }
-      published_->Remember(refs);
+      std::vector<NfPortMapping> mappings;
+      for (const DockerPublishedPort& p : view.ports) mappings.push_back(p.mapping);
+      published_->RememberMappings(mappings);
     }
     if (events_ != nullptr) {
       const NetfilterEventSnapshot snap = events_->Snapshot();
@@ -171,7 +177,8 @@ class NetfilterCollector : public Collector {
     AddDockerView(backend, chains, &remembered_, view);
   }
 
-  static void Emit(const DockerView& view, std::vector<prometheus::MetricFamily>* out) {
+  static void Emit(const DockerView& view, const std::vector<DockerApiPort>& api_ports,
+                   std::vector<prometheus::MetricFamily>* out) {
     auto present = MakeFamily(kMetricNetfilterChainPresent,
                               "Whether a chain Docker needs exists (0: expected but missing, as "
                               "after firewalld's flush).",
@@ -191,7 +198,10 @@ class NetfilterCollector : public Collector {
                              MetricType::Gauge);
     auto ports =
         MakeFamily(kMetricPublishedPortInfo,
-                   "A port published by a DNAT rule in the nat DOCKER chain.", MetricType::Gauge);
+                   "A port Docker publishes: a DNAT rule in nat DOCKER or docker-bridges "
+                   "nat-prerouting-and-output (backend nftables or legacy), or a port the "
+                   "Engine API lists (backend docker_api, with discovery.docker).",
+                   MetricType::Gauge);
     for (const DockerChainState& c : view.chains) {
       AddSample(&present, ChainLabels(c.key), c.present ? 1 : 0);
       if (!c.present) continue;
@@ -210,6 +220,15 @@ class NetfilterCollector : public Collector {
                        {"container_ip", p.mapping.container_ip},
                        {"container_port", std::to_string(p.mapping.container_port)},
                        {"backend", p.backend}};
+      if (seen.insert(labels).second) AddSample(&ports, std::move(labels), 1);
+    }
+    for (const DockerApiPort& p : api_ports) {
+      Labels labels = {{"proto", p.proto},
+                       {"host_ip", p.host_ip},
+                       {"host_port", std::to_string(p.host_port)},
+                       {"container_ip", ""},
+                       {"container_port", std::to_string(p.container_port)},
+                       {"backend", "docker_api"}};
       if (seen.insert(labels).second) AddSample(&ports, std::move(labels), 1);
     }
     out->push_back(std::move(present));
@@ -302,21 +321,11 @@ std::unique_ptr<Collector> NewNetfilterCollectorWithSource(
 
 NetfilterFacts NetfilterFactsOf(const DockerView& view) {
   NetfilterFacts facts;
-  bool docker_accepts = false;
-  bool policies_accept = true;  // no FORWARD chain filters nothing
   for (const DockerChainState& c : view.chains) {
     const auto& [backend, family, table, chain] = c.key;
-    if (family != "ipv4" || chain != "DOCKER" || !c.present) continue;
-    if (table == "nat") facts.nat_docker_present = true;
-    if (table == "filter" && c.rules > 0) docker_accepts = true;
-  }
-  for (const DockerPolicy& p : view.policies) {
-    if (std::get<1>(p.key) == "ipv4" && !p.accept) policies_accept = false;
-  }
-  facts.forward_accepts = docker_accepts || policies_accept;
-  for (const DockerPublishedPort& p : view.ports) {
-    if (p.mapping.host_ip.find(':') != std::string::npos) continue;  // IPv6
-    if (auto port = PublishedPortOf(p.mapping)) facts.dnat_ports.insert(*port);
+    if (family == "ipv4" && c.present && IsDockerDnatChain(table, chain)) {
+      facts.nat_docker_present = true;
+    }
   }
   return facts;
 }

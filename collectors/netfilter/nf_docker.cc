@@ -30,10 +30,18 @@ bool IsDockerName(std::string_view name) { return name.starts_with(kDockerPrefix
 bool IsNat(const std::string& table) { return table == "nat"; }
 
 // Docker's chains live in nat and filter only; a DOCKER* chain elsewhere
-// (raw, a user's own table) is not part of its model.
-bool IsDockerTable(const std::string& table) { return table == "nat" || table == "filter"; }
+// (raw, a user's own table) is not part of its model.  Docker 29's own table
+// is all Docker's.
+bool IsDockerTable(const std::string& table) {
+  return table == "nat" || table == "filter" || table == kDocker29Table;
+}
 
 }  // namespace
+
+bool IsDockerDnatChain(const std::string& table, const std::string& chain) {
+  return (IsNat(table) && chain == "DOCKER") ||
+         (table == kDocker29Table && chain == kDocker29DnatChain);
+}
 
 bool IsDockerChainName(const std::string& name) { return IsDockerName(name); }
 
@@ -47,9 +55,11 @@ void AddDockerView(const std::string& backend, const std::vector<NfChain>& chain
   std::map<NfChainKey, const NfChain*> present;
   std::set<std::string> active_families;  // where Docker's rules are seen now
   std::set<NfChainKey> expected;
+  std::set<std::string> docker29_families;
   for (const NfChain& c : chains) {
     if (!IsDockerTable(c.table)) continue;
     present[{backend, c.family, c.table, c.name}] = &c;
+    if (c.table == kDocker29Table) docker29_families.insert(c.family);
     if (IsDockerName(c.name)) {
       active_families.insert(c.family);
       expected.insert({backend, c.family, c.table, c.name});
@@ -73,6 +83,20 @@ void AddDockerView(const std::string& backend, const std::vector<NfChain>& chain
       expected.insert({backend, family, tc.table, tc.chain});
     }
   }
+  for (const std::string& family : docker29_families) {
+    for (const char* name : kDocker29ChainNames) {
+      expected.insert({backend, family, kDocker29Table, name});
+    }
+  }
+  // dockerd writes one firewall backend at a time: when it switches
+  // (--firewall-backend), the other one's chains are gone on purpose, not
+  // wiped, and stop being expected in that family.
+  std::erase_if(*remembered, [&](const NfChainKey& k) {
+    const std::string& family = std::get<1>(k);
+    const bool native = std::get<2>(k) == kDocker29Table;
+    return native ? active_families.contains(family) && !docker29_families.contains(family)
+                  : docker29_families.contains(family) && !active_families.contains(family);
+  });
   remembered->insert(expected.begin(), expected.end());
   std::set<std::string> families;
   for (const NfChainKey& key : *remembered) {
@@ -96,7 +120,7 @@ void AddDockerView(const std::string& backend, const std::vector<NfChain>& chain
         families.contains(c.family)) {
       view->policies.push_back({{backend, c.family, c.table, c.name}, *c.policy_accept});
     }
-    if (IsNat(c.table) && c.name == "DOCKER") {
+    if (IsDockerDnatChain(c.table, c.name)) {
       for (const NfRule& r : c.rules) {
         if (r.dnat.has_value()) view->ports.push_back({backend, *r.dnat});
       }

@@ -8,12 +8,21 @@
 //   28.1+         filter DOCKER-FORWARD, DOCKER-BRIDGE, DOCKER-CT
 //                 (DOCKER-INTERNAL only where internal networks exist)
 // The newer set is chosen when any of its chains exists or is jumped to.
+//   29.x nftables backend (--firewall-backend=nftables): its own tables
+//                 `ip docker-bridges` and `ip6 docker-bridges`, base chains
+//                 filter-FORWARD, nat-PREROUTING, nat-OUTPUT, nat-POSTROUTING,
+//                 raw-PREROUTING and the DNATs in nat-prerouting-and-output
+//                 (moby's nftablesdoc); read by name like the others
+//                 (kDocker29ChainNames).
 //
 // A chain is *expected* in a (backend, family) when Docker's rules are there
 // at all — a DOCKER* chain exists or a rule jumps to one — or when it was
 // expected at an earlier scrape (`remembered`): firewalld's wipe removes the
 // chains and the jumps together, and "the chain is gone" must read as
-// chain_present 0, not as a series that vanished.
+// chain_present 0, not as a series that vanished.  One exception: dockerd
+// writes either its iptables chains or its docker-bridges table; when one set
+// appears in a family and the other is absent there, dockerd switched its
+// firewall backend, and the absent set is forgotten for that family.
 //
 // Thread safety: pure; the caller guards `remembered`.
 #pragma once
@@ -71,6 +80,19 @@ inline constexpr const char* kDockerChainNames[] = {"PREROUTING",
                                                     "DOCKER-BRIDGE",
                                                     "DOCKER-CT",
                                                     "DOCKER-INTERNAL"};
+
+// Docker 29's nftables table, and its chains of fixed names; the per-network
+// chains (filter-forward-in__docker0, ...) are reached through verdict maps
+// and are not part of the model.
+inline constexpr char kDocker29Table[] = "docker-bridges";
+inline constexpr char kDocker29DnatChain[] = "nat-prerouting-and-output";
+inline constexpr const char* kDocker29ChainNames[] = {"filter-FORWARD",  "nat-PREROUTING",
+                                                      "nat-OUTPUT",      "nat-POSTROUTING",
+                                                      "raw-PREROUTING",  kDocker29DnatChain};
+
+// Where Docker's DNAT rules live: nat DOCKER (iptables, both backends) or
+// docker-bridges nat-prerouting-and-output (Docker 29's nftables).
+bool IsDockerDnatChain(const std::string& table, const std::string& chain);
 
 // Docker's own chain names: DOCKER and DOCKER-*.
 bool IsDockerChainName(const std::string& name);

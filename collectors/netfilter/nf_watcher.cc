@@ -4,6 +4,7 @@
 #include <linux/netfilter/nfnetlink.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <utility>
 
@@ -25,8 +26,12 @@ NfWatchedChain Key(const NftChainInfo& c) { return {NftFamilyName(c.family), c.t
 }  // namespace
 
 bool NetfilterEventState::IsWatched(const NftChainInfo& c) {
-  return (c.family == NFPROTO_IPV4 || c.family == NFPROTO_IPV6) &&
-         (c.table == "nat" || c.table == "filter") &&
+  if (c.family != NFPROTO_IPV4 && c.family != NFPROTO_IPV6) return false;
+  if (c.table == kDocker29Table) {
+    return std::find(std::begin(kDocker29ChainNames), std::end(kDocker29ChainNames), c.name) !=
+           std::end(kDocker29ChainNames);
+  }
+  return (c.table == "nat" || c.table == "filter") &&
          IsDockerRelevantChain(c.name, c.hook.has_value());
 }
 
@@ -116,7 +121,7 @@ bool NetfilterWatcher::ReadWatched(std::vector<NftChainInfo>* chains, std::strin
   if (st.ok()) {
     // Rules are not needed: a filter that selects no chain skips the rule dumps.
     st = reader.Read(
-        {NFPROTO_IPV4, NFPROTO_IPV6}, {"nat", "filter"},
+        {NFPROTO_IPV4, NFPROTO_IPV6}, {"nat", "filter", kDocker29Table},
         [chains](const NftChainInfo& c) {
           if (NetfilterEventState::IsWatched(c)) chains->push_back(c);
           return false;

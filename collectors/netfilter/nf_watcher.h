@@ -16,7 +16,8 @@
 //                    still shows; a rule replaced in place (`iptables -R`)
 //                    counts as one deletion
 // Watched chains are Docker's (IsDockerRelevantChain) in the nat and filter
-// tables of the ip and ip6 families.  Events cover nf_tables only; legacy
+// tables of the ip and ip6 families, and Docker 29's chains of fixed names in
+// its docker-bridges tables (kDocker29ChainNames).  Events cover nf_tables only; legacy
 // x_tables has no notifications.
 //
 // Lost events: on ENOBUFS the watcher re-reads the watched chains

@@ -47,7 +47,10 @@ TEST(PublishedPortsTest, OnlyNatDockerDnatRulesArePorts) {
   NfChain nameless = NatDocker({});
   nameless.rules.push_back({});
   nameless.rules.back().dnat = NfPortMapping{"", "0.0.0.0", 7, "203.0.113.2", 7};
-  auto ports = PublishedPortsOf({NatDocker({{"tcp", 5000}, {"udp", 53}}), filter, nameless});
+  PublishedPorts book(std::make_unique<FakeSource>());
+  book.RememberMappings(
+      PublishedMappingsOf({NatDocker({{"tcp", 5000}, {"udp", 53}}), filter, nameless}));
+  auto ports = book.Remembered();
   ASSERT_EQ(ports.size(), 2u);
   EXPECT_EQ(ports[0], (PublishedPortRef{"tcp", 5000}));
   EXPECT_EQ(ports[1], (PublishedPortRef{"udp", 53}));

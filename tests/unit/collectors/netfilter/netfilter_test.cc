@@ -262,6 +262,40 @@ TEST(NfDockerTest, NewerLayoutIsExpectedWhenJumpedTo) {
   EXPECT_TRUE(view.policies[0].accept);
 }
 
+// Docker 29's own table: its chains are expected like DOCKER*, its DNATs
+// publish ports, and a switch of dockerd's firewall backend forgets the
+// other backend's chains instead of reporting them missing.
+TEST(NfDockerTest, Docker29TableAndBackendSwitch) {
+  NfChain dnat{"ipv4", "docker-bridges", "nat-prerouting-and-output", false, std::nullopt, {}};
+  NfRule r;
+  r.dnat = NfPortMapping{"tcp", "0.0.0.0", 5000, "172.17.0.2", 5000};
+  dnat.rules.push_back(r);
+  NfChain pre{"ipv4", "docker-bridges", "nat-PREROUTING", true, true, {}};
+  NfChain nat_docker{"ipv4", "nat", "DOCKER", false, std::nullopt, {}};
+
+  std::set<NfChainKey> remembered;
+  DockerView iptables;
+  AddDockerView("nftables", {nat_docker}, &remembered, &iptables);
+  EXPECT_FALSE(iptables.chains.empty());
+
+  DockerView native;
+  AddDockerView("nftables", {dnat, pre}, &remembered, &native);
+  std::vector<std::string> names;
+  for (const DockerChainState& c : native.chains) {
+    names.push_back(std::get<2>(c.key) + "/" + std::get<3>(c.key) + (c.present ? "" : " (missing)"));
+  }
+  EXPECT_EQ(names, (std::vector<std::string>{
+                       "docker-bridges/filter-FORWARD (missing)",
+                       "docker-bridges/nat-OUTPUT (missing)",
+                       "docker-bridges/nat-POSTROUTING (missing)",
+                       "docker-bridges/nat-PREROUTING", "docker-bridges/nat-prerouting-and-output",
+                       "docker-bridges/raw-PREROUTING (missing)"}))
+      << "nat DOCKER is no longer expected once dockerd writes its own table";
+  ASSERT_EQ(native.ports.size(), 1u);
+  EXPECT_EQ(native.ports[0].mapping.host_port, 5000);
+  EXPECT_TRUE(NetfilterFactsOf(native).nat_docker_present);
+}
+
 TEST(NfDockerTest, NoDockerNoSeries) {
   NfChain forward{"ipv4", "filter", "FORWARD", true, true, {}};
   std::set<NfChainKey> remembered;
