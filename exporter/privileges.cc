@@ -31,6 +31,8 @@ std::string CapName(int cap) {
       return "CAP_NET_ADMIN";
     case kCapNetRaw:
       return "CAP_NET_RAW";
+    case kCapSysAdmin:
+      return "CAP_SYS_ADMIN";
     default:
       return "capability " + std::to_string(cap);
   }
@@ -161,13 +163,21 @@ std::vector<Requirement> CollectorRequirements(const PrivilegeInputs& in) {
     r.push_back(PathNeed("probe", K::kConnect, in.probe_docker_socket, false,
                          "discovery.docker cannot list containers", true));
   }
-  // verdict: judges the published ports netfilter read, and reads listeners.
+  // verdict: traces through the ruleset as `trace` does: nf_tables over
+  // netlink, legacy tables like netfilter; a container's listener is asked
+  // inside its namespace (setns).
   r.push_back(Cap("verdict", kCapNetAdmin,
-                  "no published port is known, so none is judged (portmap_published_port_* "
-                  "absent)",
+                  "the ruleset cannot be read, so no published port is judged", true));
+  Requirement vraw = Cap("verdict", kCapNetRaw, "legacy iptables rules cannot be traced", true);
+  vraw.only_with_legacy_tables = true;
+  r.push_back(std::move(vraw));
+  r.push_back(PathNeed("verdict", K::kRead, LegacyTableList(p), true,
+                       "the loaded legacy iptables tables cannot be listed, so nothing is traced",
+                       true));
+  r.push_back(Cap("verdict", kCapSysAdmin,
+                  "a container's own listener is not checked: a container port is assumed to "
+                  "answer, so no_listener is never named",
                   false));
-  r.push_back(PathNeed("verdict", K::kRead, p.Proc("net/tcp"), false,
-                       "listening sockets cannot be read", true));
   return r;
 }
 
@@ -231,7 +241,7 @@ std::vector<PrivilegeFinding> CheckPrivileges(std::span<const std::string> enabl
 std::string CapabilityNames(std::optional<uint64_t> caps) {
   if (!caps) return "unknown";
   std::string names;
-  for (int cap : {kCapNetAdmin, kCapNetRaw}) {
+  for (int cap : {kCapNetAdmin, kCapNetRaw, kCapSysAdmin}) {
     if (((*caps >> cap) & 1U) == 0) continue;
     if (!names.empty()) names += ",";
     std::string name = CapName(cap);

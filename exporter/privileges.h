@@ -28,9 +28,10 @@ namespace portmap {
 
 struct ProbeConfig;  // config/probe_config.h
 
-// linux/capability.h's numbers, for the two this exporter uses.
+// linux/capability.h's numbers, for the ones this exporter uses.
 inline constexpr int kCapNetAdmin = 12;
 inline constexpr int kCapNetRaw = 13;
+inline constexpr int kCapSysAdmin = 21;  // setns(2) into a container's network namespace
 
 // One thing a collector needs.
 struct Requirement {

@@ -109,7 +109,6 @@ class FirewalldCollector : public Collector {
     if (s == nullptr) {
       if (IsNoBus(st)) {
         AddSample(&f->up, {}, 0);
-        RecordNotRunning(ctx);
         return Status::NoData("no system bus: " + st.message);
       }
       return Status::Error(st.message);
@@ -120,13 +119,11 @@ class FirewalldCollector : public Collector {
     if (owned) st = s->Property("state", &state);
     if (!owned || IsNoOwner(st)) {
       AddSample(&f->up, {}, 0);  // not running: a state of the host
-      RecordNotRunning(ctx);
       return Status::Ok();
     }
     if (!st.ok()) return Status::Error(Explained(st));  // e.g. stopped: timed out
     AddSample(&f->up, {}, state == "RUNNING" ? 1 : 0);
     if (state != "RUNNING") {  // INIT/FAILED: zones are not there
-      RecordNotRunning(ctx);
       return Status::Ok();
     }
 
@@ -156,10 +153,8 @@ class FirewalldCollector : public Collector {
     CollectZones(s.get(), default_zone, f, &ingress_zones, note);
     const std::vector<PublishedPortRef> ports =
         ports_ ? ports_(ctx.deadline) : std::vector<PublishedPortRef>();
-    FirewalldFacts facts{.up = true, .backend = backend, .allowed = {}};
-    if (!ports.empty()) CollectPorts(s.get(), ports, ingress_zones, f, &facts.allowed, note);
-    if (!errors.empty()) return Status::Error(errors);  // facts incomplete: unknown
-    if (ctx.facts != nullptr) ctx.facts->SetFirewalld(std::move(facts));
+    if (!ports.empty()) CollectPorts(s.get(), ports, ingress_zones, f, note);
+    if (!errors.empty()) return Status::Error(errors);
     return Status::Ok();
   }
 
@@ -201,8 +196,7 @@ class FirewalldCollector : public Collector {
 
   template <typename Note>
   void CollectPorts(FirewalldSession* s, const std::vector<PublishedPortRef>& refs,
-                    const std::vector<std::string>& ingress_zones, Families* f,
-                    std::map<PublishedPortRef, bool>* allowed, Note note) const {
+                    const std::vector<std::string>& ingress_zones, Families* f, Note note) const {
     std::set<PublishedPort> ports;
     for (const PublishedPortRef& r : refs) ports.insert({r.proto, r.port});
     FirewalldView view;
@@ -228,18 +222,12 @@ class FirewalldCollector : public Collector {
             {"proto", port.proto}, {"port", std::to_string(port.port)}, {"zone", zone_name}};
         AddSample(&f->allowed, labels, v.allowed ? 1 : 0);
         AddSample(&f->approximate, labels, v.approximate ? 1 : 0);
-        // Open for the verdict only when open in every ingress zone.
-        auto [it, fresh] = allowed->try_emplace({port.proto, port.port}, v.allowed);
-        if (!fresh) it->second = it->second && v.allowed;
       }
     }
   }
 
   // Fetches the named services and, breadth first, the services they
   // include, at most kMaxServiceIncludeDepth levels down.
-  static void RecordNotRunning(const ScrapeContext& ctx) {
-    if (ctx.facts != nullptr) ctx.facts->SetFirewalld(FirewalldFacts{});
-  }
 
   template <typename Note>
   void FetchServices(FirewalldSession* s, std::vector<std::string> names, FirewalldView* view,

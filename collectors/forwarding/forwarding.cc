@@ -50,7 +50,7 @@ class ForwardingCollector : public Collector {
   ForwardingCollector(const CollectorOptions& options, std::unique_ptr<ForwardingEvents> events)
       : paths_(options.paths), events_(std::move(events)) {}
 
-  Status Collect(const ScrapeContext& ctx, std::vector<prometheus::MetricFamily>* out) override {
+  Status Collect(const ScrapeContext& /*ctx*/, std::vector<prometheus::MetricFamily>* out) override {
     auto global = MakeFamily(kMetricIpForwardEnabled,
                              "Whether the kernel forwards packets of this IP family (the runtime "
                              "value of net.ipv4.ip_forward / net.ipv6.conf.all.forwarding).",
@@ -70,9 +70,6 @@ class ForwardingCollector : public Collector {
         AppendError(&errors, r.error);
       } else {
         AddSample(&global, {{"family", fam.label}}, value != 0 ? 1 : 0);
-        if (fam.id == IpFamily::kIpv4 && ctx.facts != nullptr) {
-          ctx.facts->SetIpForwardV4(value != 0);
-        }
       }
       CollectInterfaces(fam, &per_if, &errors);
     }

@@ -9,6 +9,9 @@
 // --path.procfs/sysfs/rootfs.  Left out, as they depend on the machine:
 //   firewalld  (--no-collector.firewalld) it asks the system bus;
 //   probe      (--no-collector.probe) it connects to real sockets;
+//   verdict    (--no-collector.verdict) it traces through this machine's
+//              live routes, sockets and namespaces (its unit tests feed it a
+//              fake kernel; lab.verdict checks it against real connects);
 //   the watchers' families (event counters since start).
 // Normalised, as they change from run to run: process_* (dropped), the
 // collectors' durations, the reload timestamps, and build_info's labels.
@@ -55,7 +58,8 @@ TEST(GoldenE2eTest, MetricsMatchTheGoldenFile) {
   ExporterProcess exporter(
       PORTMAP_GOLDEN_EXPORTER,
       {"--path.procfs=" + kGolden + "/proc", "--path.sysfs=" + kGolden + "/sys",
-       "--path.rootfs=" + kGolden + "/root", "--no-collector.firewalld", "--no-collector.probe"});
+       "--path.rootfs=" + kGolden + "/root", "--no-collector.firewalld", "--no-collector.probe",
+       "--no-collector.verdict"});
   ASSERT_TRUE(exporter.started()) << exporter.Log();
   HttpResult r = Http(exporter.Url("/metrics"));
   ASSERT_EQ(r.status, 200) << r.error;

@@ -6,11 +6,16 @@
 # (firewalld absent: up 0, success 1); a stand-in dockerd (a copy of sleep)
 # has its pid file in a private --path.rootfs.
 #
-#   caps            CAP_NET_ADMIN + CAP_NET_RAW, group root   every collector success 1,
-#                                                             start-up: nothing missing
-#   caps, no root group   (only when ip_tables is loaded)     netfilter 0: ip_tables_names
-#   no caps                                                   netfilter 0 naming CAP_NET_ADMIN,
-#                                                             the others 1, /metrics 200
+#   caps            CAP_NET_ADMIN + CAP_NET_RAW + CAP_SYS_ADMIN every collector success 1,
+#                   (the verdict's setns), group root         start-up: nothing missing
+#   unit caps       CAP_NET_ADMIN + CAP_NET_RAW, group root   every collector success 1; the
+#                   (deploy/portmap_exporter.service)         verdict warns it cannot see a
+#                                                             container's own listener
+#   caps, no root group   (only when ip_tables is loaded)     netfilter and verdict 0:
+#                                                             ip_tables_names
+#   no caps                                                   netfilter and verdict 0 naming
+#                                                             CAP_NET_ADMIN, the others 1,
+#                                                             /metrics 200
 #   a real firewalld (no polkit on the lab's bus), caps       firewalld 0 naming its refusal
 #                                                             and the polkit rule; others 1
 #   + legacy rules: caps                                      both backends read, success 1
@@ -47,7 +52,9 @@ export LAB_METRICS=$work/metrics
 collectors=(docker firewalld forwarding netfilter probe verdict)
 nobody=(setpriv --reuid=nobody --regid=nogroup)
 # shellcheck disable=SC2054 # setpriv's capability lists are comma-separated
-all_caps=(--inh-caps=-all,+net_admin,+net_raw --ambient-caps=-all,+net_admin,+net_raw
+all_caps=(--inh-caps=-all,+net_admin,+net_raw,+sys_admin
+  --ambient-caps=-all,+net_admin,+net_raw,+sys_admin --bounding-set=-all,+net_admin,+net_raw,+sys_admin)
+unit_caps=(--inh-caps=-all,+net_admin,+net_raw --ambient-caps=-all,+net_admin,+net_raw
   --bounding-set=-all,+net_admin,+net_raw)
 no_caps=(--inh-caps=-all --ambient-caps=-all --bounding-set=-all)
 legacy_list=/proc/self/net/ip_tables_names
@@ -100,7 +107,7 @@ echo "# nobody with CAP_NET_ADMIN and CAP_NET_RAW (and group root)"
 run_name=caps
 run caps "${all_caps[@]}" --groups=root
 expect_success "${collectors[@]}"
-expect_log caps 'msg="Every enabled collector has what it needs".*uid=65534.*capabilities=cap_net_admin,cap_net_raw' \
+expect_log caps 'msg="Every enabled collector has what it needs".*uid=65534.*capabilities=cap_net_admin,cap_net_raw,cap_sys_admin' \
   "start-up: nothing missing"
 expect_no_log caps 'level=(warn|error)' "no warning or error logged"
 expect portmap_netfilter_chain_present "$(chain nftables nat DOCKER)" 1 caps
@@ -115,12 +122,20 @@ expect portmap_ip_forward_changes_total 'family="ipv4"' 0 "caps (the netconf wat
 expect portmap_probe_success "target=\"127.0.0.1:$REGISTRY_PORT\"" 1 caps
 expect portmap_published_port_reachable_predicted "proto=\"tcp\" host_port=\"$REGISTRY_PORT\"" 1 caps
 
+echo "# nobody with the systemd unit's capabilities (no CAP_SYS_ADMIN)"
+run_name=unit_caps
+run unit_caps "${unit_caps[@]}" --groups=root
+expect_success "${collectors[@]}"
+expect_log unit_caps 'level=warn msg="Collector lacks what it needs" collector=verdict missing="no CAP_SYS_ADMIN".*container port is assumed to answer' \
+  "start-up: the verdict cannot look into containers"
+expect portmap_published_port_reachable_predicted "proto=\"tcp\" host_port=\"$REGISTRY_PORT\"" 1 unit_caps
+
 echo "# nobody with both capabilities but without group root"
 if ip netns exec "$NS_HOST" test -e "$legacy_list"; then
   run_name=caps_nogroup
   run caps_nogroup "${all_caps[@]}" --clear-groups
-  want_success=0 expect_success netfilter
-  expect_success docker firewalld forwarding probe verdict
+  want_success=0 expect_success netfilter verdict
+  expect_success docker firewalld forwarding probe
   expect_log caps_nogroup 'level=warn msg="Collector lacks what it needs" collector=netfilter missing="cannot read /proc/self/net/ip_tables_names \(Permission denied\)".*will be 0' \
     "start-up names the table list"
   expect_log caps_nogroup 'level=error msg="collector failed" collector=netfilter.*ip_tables_names.*group root' \
@@ -134,13 +149,13 @@ fi
 echo "# nobody without capabilities"
 run_name=nocaps
 run nocaps "${no_caps[@]}" --clear-groups
-want_success=0 expect_success netfilter
-expect_success docker firewalld forwarding probe verdict
+want_success=0 expect_success netfilter verdict
+expect_success docker firewalld forwarding probe
 expect_log nocaps 'level=warn msg="Collector lacks what it needs" collector=netfilter missing="no CAP_NET_ADMIN[";].*will be 0' \
   "start-up: netfilter lacks CAP_NET_ADMIN"
 expect_log nocaps 'level=warn msg="Collector lacks what it needs" collector=probe missing="no CAP_NET_ADMIN".*still succeeds' \
   "start-up: probe discovers nothing"
-expect_log nocaps 'level=warn msg="Collector lacks what it needs" collector=verdict missing="no CAP_NET_ADMIN"' \
+expect_log nocaps 'level=warn msg="Collector lacks what it needs" collector=verdict missing="no CAP_NET_ADMIN[";].*will be 0' \
   "start-up: verdict judges nothing"
 expect_no_log nocaps 'msg="Collector lacks what it needs" collector=(docker|firewalld|forwarding)' \
   "start-up: docker, firewalld and forwarding lack nothing"
@@ -183,8 +198,8 @@ echo "# legacy rules, CAP_NET_ADMIN without CAP_NET_RAW"
 run_name=legacy_noraw
 run legacy_noraw --inh-caps=-all,+net_admin --ambient-caps=-all,+net_admin \
   --bounding-set=-all,+net_admin --groups=root
-want_success=0 expect_success netfilter
-expect_success docker firewalld forwarding probe verdict
+want_success=0 expect_success netfilter verdict
+expect_success docker firewalld forwarding probe
 expect_log legacy_noraw 'level=warn msg="Collector lacks what it needs" collector=netfilter missing="no CAP_NET_RAW"' \
   "start-up: netfilter lacks CAP_NET_RAW"
 expect_log legacy_noraw 'level=error msg="collector failed" collector=netfilter.*legacy iptables.*CAP_NET_RAW' \
@@ -194,7 +209,7 @@ expect portmap_netfilter_chain_present "$(chain nftables nat DOCKER)" 1 \
 expect portmap_published_port_info "$published backend=\"nftables\"" 1 legacy_noraw
 expect portmap_netfilter_chain_present "$(chain legacy nat DOCKER)" missing legacy_noraw
 
-for name in caps nocaps legacy_caps legacy_noraw; do
+for name in caps unit_caps nocaps legacy_caps legacy_noraw; do
   pid_var=${name}_pid
   if lab_pid_gone "${!pid_var}"; then lab_not_ok "exporter $name died"; fi
 done

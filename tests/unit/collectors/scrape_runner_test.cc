@@ -153,13 +153,13 @@ TEST(ScrapeRunnerTest, DestructionJoinsStragglers) {
   SUCCEED();
 }
 
-// Records ip_forward after a pause; the judge reads it.  The judge must run
+// Records a fact after a pause; the judge reads it.  The judge must run
 // after the gatherer, never beside it.
 class GatherFact : public Collector {
  public:
   Status Collect(const ScrapeContext& ctx, std::vector<prometheus::MetricFamily>*) override {
     std::this_thread::sleep_for(milliseconds(50));
-    if (ctx.facts != nullptr) ctx.facts->SetIpForwardV4(true);
+    if (ctx.facts != nullptr) ctx.facts->SetNetfilter(NetfilterFacts{.nat_docker_present = true});
     return Status::Ok();
   }
 };
@@ -169,7 +169,7 @@ class JudgeFact : public Collector {
   Status Collect(const ScrapeContext& ctx, std::vector<prometheus::MetricFamily>* out) override {
     auto f = MakeFamily("judged", "h", MetricType::Gauge);
     const auto facts = ctx.facts->Snapshot();
-    AddSample(&f, {}, facts.ip_forward_v4 ? (*facts.ip_forward_v4 ? 1 : 0) : -1);
+    AddSample(&f, {}, facts.netfilter ? (facts.netfilter->nat_docker_present ? 1 : 0) : -1);
     out->push_back(std::move(f));
     return Status::Ok();
   }

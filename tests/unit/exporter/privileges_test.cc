@@ -19,6 +19,7 @@ namespace fs = std::filesystem;
 
 constexpr uint64_t kAdmin = uint64_t{1} << kCapNetAdmin;
 constexpr uint64_t kRaw = uint64_t{1} << kCapNetRaw;
+constexpr uint64_t kSys = uint64_t{1} << kCapSysAdmin;
 
 const std::vector<std::string> kAll = {"docker",    "firewalld", "forwarding",
                                        "netfilter", "probe",     "verdict"};
@@ -31,10 +32,10 @@ PrivilegeInputs Inputs() {
   return in;
 }
 
-// Everything readable and connectable, no legacy tables, both capabilities.
+// Everything readable and connectable, no legacy tables, every capability.
 AccessFacts AllPresent(const std::vector<Requirement>& reqs) {
   AccessFacts f;
-  f.effective_caps = kAdmin | kRaw;
+  f.effective_caps = kAdmin | kRaw | kSys;
   for (const Requirement& r : reqs) {
     if (!r.path.empty()) f.path_errors[r.path] = 0;
   }
@@ -79,12 +80,12 @@ TEST(PrivilegesTest, WithoutCapNetAdminNetfilterFailsProbeAndVerdictDegrade) {
 TEST(PrivilegesTest, CapNetRawOnlyWhenLegacyTablesAreLoaded) {
   const auto reqs = CollectorRequirements(Inputs());
   AccessFacts f = AllPresent(reqs);
-  f.effective_caps = kAdmin;
+  f.effective_caps = kAdmin | kSys;
   EXPECT_TRUE(CheckPrivileges(kAll, reqs, f).empty());
 
   f.legacy_tables_loaded = true;
   auto findings = CheckPrivileges(kAll, reqs, f);
-  ASSERT_EQ(findings.size(), 1U);
+  ASSERT_EQ(findings.size(), 2U) << "netfilter and the verdict read legacy tables";
   EXPECT_EQ(findings[0].collector, "netfilter");
   EXPECT_EQ(findings[0].missing, "no CAP_NET_RAW");
   EXPECT_NE(findings[0].consequence.find("legacy iptables chains cannot be read"),
@@ -93,7 +94,7 @@ TEST(PrivilegesTest, CapNetRawOnlyWhenLegacyTablesAreLoaded) {
   f.legacy_tables_loaded.reset();  // the list is unreadable: it may hold some
   f.path_errors["/p/self/net/ip_tables_names"] = EACCES;
   findings = CheckPrivileges(kAll, reqs, f);
-  ASSERT_EQ(findings.size(), 1U);
+  ASSERT_EQ(findings.size(), 2U);
   EXPECT_EQ(findings[0].missing,
             "no CAP_NET_RAW; cannot read /p/self/net/ip_tables_names (Permission denied)");
   EXPECT_NE(findings[0].consequence.find("root and group root only"), std::string::npos);
@@ -195,7 +196,7 @@ TEST(PrivilegesTest, ObserveAccessOpensAndConnects) {
   EXPECT_EQ(f.path_errors.at((root / "proc/sys/net/ipv4/ip_forward").string()), 0);
   EXPECT_EQ(f.path_errors.at(sock_path), 0);
   EXPECT_EQ(f.path_errors.at((root / "no-docker.sock").string()), ENOENT);
-  EXPECT_EQ(f.path_errors.at((root / "proc/net/tcp").string()), ENOENT);
+  EXPECT_EQ(f.path_errors.at((root / "proc/self/net/ip_tables_names").string()), ENOENT);
   EXPECT_EQ(f.legacy_tables_loaded, false);  // no ip_tables_names in the fixture
 
   ::close(listener);

@@ -1,316 +1,230 @@
-// The verdict: its rules as a table (collectors/verdict/verdict_rules.h), the facts the
-// netfilter collector hands it, and the collector's series.
+// The verdict collector end to end over a fake kernel and ruleset: which
+// ports and paths it traces, the series it exports, and when it re-traces.
 #include "collectors/verdict/verdict.h"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
 
-#include <filesystem>
-#include <fstream>
+#include <cerrno>
 #include <map>
 #include <string>
 
 #include "collectors/host_facts.h"
 #include "collectors/netfilter/netfilter.h"
 #include "collectors/published_ports.h"
-#include "collectors/verdict/verdict_rules.h"
+#include "tests/unit/pathtrace/fakes.h"
 
 namespace portmap {
 namespace {
 
-using Causes = std::map<std::string, bool>;
+using namespace pathtrace::testing;  // NOLINT(google-build-using-namespace): the fakes' helpers
+using pathtrace::Addr;
+using pathtrace::ParseAddr;
+using pathtrace::RouteAnswer;
+using pathtrace::RouteQuery;
 
-// The rules' answer as {cause name: holds} plus the prediction (-1 unknown).
-struct Judged {
-  Causes causes;
-  int reachable = -1;
-};
-
-Judged Judge(const PortFacts& f) {
-  const PortVerdict v = JudgePort(f);
-  Judged j;
-  for (const CauseVerdict& c : v.causes) j.causes[std::string(BlockCauseName(c.cause))] = c.holds;
-  if (v.reachable) j.reachable = *v.reachable ? 1 : 0;
-  return j;
-}
-
-// A healthy Docker host with a published port and no firewalld.
-PortFacts Healthy() {
-  PortFacts f;
-  f.ip_forward = true;
-  f.nat_docker_present = true;
-  f.dnat_present = true;
-  f.forward_accepts = true;
-  f.firewalld_up = false;
-  f.host_listener = true;
-  return f;
-}
-
-const Causes kNone = {{"ip_forward_disabled", false},
-                      {"docker_chain_missing", false},
-                      {"dnat_rule_missing", false},
-                      {"firewalld_port_closed", false},
-                      {"forward_policy_drop", false}};
-
-Causes Holding(std::initializer_list<const char*> names) {
-  Causes c = kNone;
-  for (const char* n : names) c[n] = true;
-  return c;
-}
-
-struct Row {
-  const char* name;
-  PortFacts facts;
-  int reachable;
-  Causes causes;
-};
-
-PortFacts With(PortFacts f, void (*edit)(PortFacts*)) {
-  edit(&f);
-  return f;
-}
-
-TEST(VerdictRulesTest, Table) {
-  const Row rows[] = {
-      {"healthy", Healthy(), 1, kNone},
-      {"ip_forward off: the forwarded SYN is dropped",
-       With(Healthy(), [](PortFacts* f) { f->ip_forward = false; }), 0,
-       Holding({"ip_forward_disabled"})},
-      {"FORWARD drops and Docker's accepts are gone",
-       With(Healthy(), [](PortFacts* f) { f->forward_accepts = false; }), 0,
-       Holding({"forward_policy_drop"})},
-      {"both at once: both named",
-       With(Healthy(),
-            [](PortFacts* f) {
-              f->ip_forward = false;
-              f->forward_accepts = false;
-            }),
-       0, Holding({"ip_forward_disabled", "forward_policy_drop"})},
-      {"firewalld (nftables) filters the forwarded SYN, port closed",
-       With(Healthy(),
-            [](PortFacts* f) {
-              f->firewalld_up = true;
-              f->firewalld_nftables = true;
-              f->firewalld_allowed = false;
-            }),
-       0, Holding({"firewalld_port_closed"})},
-      {"firewalld (iptables) with Docker's rules first: the zone does not matter",
-       With(Healthy(),
-            [](PortFacts* f) {
-              f->firewalld_up = true;
-              f->firewalld_nftables = false;
-              f->firewalld_allowed = false;
-            }),
-       1, kNone},
-      {"chains wiped, no firewalld, docker-proxy serves",
-       With(Healthy(),
-            [](PortFacts* f) {
-              f->nat_docker_present = false;
-              f->dnat_present = false;
-            }),
-       1, kNone},
-      {"chains wiped, no userland proxy",
-       With(Healthy(),
-            [](PortFacts* f) {
-              f->nat_docker_present = false;
-              f->dnat_present = false;
-              f->host_listener = false;
-            }),
-       0, Holding({"docker_chain_missing"})},
-      {"firewalld wiped the chains, port not in the zone",
-       With(Healthy(),
-            [](PortFacts* f) {
-              f->nat_docker_present = false;
-              f->dnat_present = false;
-              f->firewalld_up = true;
-              f->firewalld_nftables = false;
-              f->firewalld_allowed = false;
-            }),
-       0, Holding({"docker_chain_missing", "firewalld_port_closed"})},
-      {"firewalld wiped the chains, port open in the zone: proxy serves",
-       With(Healthy(),
-            [](PortFacts* f) {
-              f->nat_docker_present = false;
-              f->dnat_present = false;
-              f->firewalld_up = true;
-              f->firewalld_allowed = true;
-            }),
-       1, kNone},
-      {"ip_forward off does not matter on the host path",
-       With(Healthy(),
-            [](PortFacts* f) {
-              f->nat_docker_present = false;
-              f->dnat_present = false;
-              f->ip_forward = false;
-            }),
-       1, kNone},
-      {"the DNAT rule alone is gone, nothing listens",
-       With(Healthy(),
-            [](PortFacts* f) {
-              f->dnat_present = false;
-              f->host_listener = false;
-            }),
-       0, Holding({"dnat_rule_missing"})},
-  };
-  for (const Row& row : rows) {
-    const Judged j = Judge(row.facts);
-    EXPECT_EQ(j.reachable, row.reachable) << row.name;
-    EXPECT_EQ(j.causes, row.causes) << row.name;
+class NoSource : public NetfilterSource {
+ public:
+  NetlinkStatus ReadNftables(Clock::time_point, std::vector<NfChain>*) override { return {}; }
+  NetlinkStatus ReadLegacy(Clock::time_point, std::vector<NfChain>*, bool* loaded) override {
+    *loaded = false;
+    return {};
   }
+};
+
+class QuietWatch : public ChangeWatch {
+ public:
+  bool changed = false;
+  bool Changed() override { return std::exchange(changed, false); }
+};
+
+AddrInfo Address(uint32_t index, const char* text, uint8_t prefixlen) {
+  AddrInfo a;
+  const Addr addr = *ParseAddr(text);
+  a.family = addr.family;
+  a.index = index;
+  a.prefixlen = prefixlen;
+  std::copy(addr.bytes.begin(), addr.bytes.end(), a.local.begin());
+  return a;
 }
 
-TEST(VerdictRulesTest, UnknownFactsLeaveOutWhatDependsOnThem) {
-  // No netfilter facts: the path is unknown, so is everything.
-  PortFacts f = Healthy();
-  f.dnat_present.reset();
-  EXPECT_TRUE(JudgePort(f).causes.empty());
-  EXPECT_FALSE(JudgePort(f).reachable);
-
-  // ip_forward unknown on the forwarded path: its cause is left out, and so
-  // is the prediction.
-  f = Healthy();
-  f.ip_forward.reset();
-  Judged j = Judge(f);
-  EXPECT_EQ(j.causes.count("ip_forward_disabled"), 0u);
-  EXPECT_EQ(j.reachable, -1);
-
-  // ...unless another known cause already blocks.
-  f.forward_accepts = false;
-  j = Judge(f);
-  EXPECT_EQ(j.reachable, 0);
-  EXPECT_TRUE(j.causes["forward_policy_drop"]);
-
-  // firewalld not running settles its cause, whatever else is unknown.
-  f = Healthy();
-  f.firewalld_up = false;
-  f.firewalld_allowed.reset();
-  j = Judge(f);
-  EXPECT_FALSE(j.causes.at("firewalld_port_closed"));
-
-  // firewalld state unknown (collector failed) on the host path with a
-  // listener: no prediction, no firewalld cause.
-  f = Healthy();
-  f.nat_docker_present = false;
-  f.dnat_present = false;
-  f.firewalld_up.reset();
-  j = Judge(f);
-  EXPECT_EQ(j.causes.count("firewalld_port_closed"), 0u);
-  EXPECT_EQ(j.reachable, -1);
+LinkInfo Link(uint32_t index, const char* name, uint32_t flags, const char* kind = "",
+              uint32_t master = 0) {
+  return LinkInfo{index, 1, flags, name, master, kind};
 }
 
-TEST(VerdictRulesTest, CauseNamesAreTheDesignContract) {
-  EXPECT_EQ(BlockCauseName(BlockCause::kIpForwardDisabled), "ip_forward_disabled");
-  EXPECT_EQ(BlockCauseName(BlockCause::kDockerChainMissing), "docker_chain_missing");
-  EXPECT_EQ(BlockCauseName(BlockCause::kDnatRuleMissing), "dnat_rule_missing");
-  EXPECT_EQ(BlockCauseName(BlockCause::kFirewalldPortClosed), "firewalld_port_closed");
-  EXPECT_EQ(BlockCauseName(BlockCause::kForwardPolicyDrop), "forward_policy_drop");
-}
+// dockerhost: eth0 198.51.100.1/24 holds the default route, docker0
+// 172.17.0.1/16 with a container 172.17.0.2 that listens, and Docker's
+// nat PREROUTING -> DOCKER DNAT of 5000/tcp.
+class VerdictCollectorTest : public ::testing::Test {
+ protected:
+  VerdictCollectorTest() {
+    auto ruleset = std::make_unique<FakeRuleset>();
+    auto kernel = std::make_unique<FakeKernel>();
+    auto watch = std::make_unique<QuietWatch>();
+    ruleset_ = ruleset.get();
+    kernel_ = kernel.get();
+    watch_ = watch.get();
+    kernel_->local_addrs = {*ParseAddr("198.51.100.1"), *ParseAddr("172.17.0.1")};
+    kernel_->link_dump = {Link(1, "lo", IFF_UP | IFF_LOOPBACK), Link(2, "eth0", IFF_UP),
+                          Link(3, "docker0", IFF_UP, "bridge"),
+                          Link(4, "veth1", IFF_UP, "veth", 3)};
+    kernel_->addr_dump = {Address(1, "127.0.0.1", 8), Address(2, "198.51.100.1", 24),
+                          Address(3, "172.17.0.1", 16)};
+    kernel_->addr_dump[0].scope = RT_SCOPE_HOST;
+    kernel_->route = [this](const RouteQuery& q) {
+      RouteAnswer a;
+      for (const Addr& l : kernel_->local_addrs) {
+        if (l == q.dst) {
+          a.type = RTN_LOCAL;
+          a.oif = 1;
+          return a;
+        }
+      }
+      if (q.iif != 0 && forwarding_off_) {
+        a.error = EHOSTUNREACH;
+        return a;
+      }
+      a.type = RTN_UNICAST;
+      a.oif = q.dst.bytes[0] == 172 ? 3 : 2;
+      return a;
+    };
+    kernel_->peer = pathtrace::PeerAnswer{true, true, "/run/docker/netns/c1"};
+    ruleset_->AddChain(Base(NFPROTO_IPV4, "nat", "PREROUTING", NF_INET_PRE_ROUTING, -100,
+                            NF_ACCEPT, "nat"))
+        .rules.push_back(Rule(1, {}, {Verdict(NFT_JUMP, "DOCKER")}));
+    ruleset_->AddChain(User(NFPROTO_IPV4, "nat", "DOCKER"))
+        .rules.push_back(Rule(2, {TcpDport(5000), DnatTo("172.17.0.2", 5000)}));
 
-DockerChainState Chain(const char* backend, const char* family, const char* table,
-                       const char* chain, bool present, size_t rules) {
-  DockerChainState c;
-  c.key = {backend, family, table, chain};
-  c.present = present;
-  c.rules = rules;
-  return c;
-}
+    options_.published_ports = std::make_shared<PublishedPorts>(std::make_unique<NoSource>());
+    options_.published_ports->RememberMappings(
+        {NfPortMapping{"tcp", "0.0.0.0", 5000, "172.17.0.2", 5000}});
+    collector_ = NewVerdictCollectorWithTracer(
+        options_, std::make_unique<PathTracer>(std::move(ruleset), std::move(kernel), nullptr,
+                                               std::move(watch)));
+  }
 
-DockerPublishedPort Dnat(const char* host_ip, uint16_t port) {
-  DockerPublishedPort p;
-  p.backend = "nftables";
-  p.mapping.proto = "tcp";
-  p.mapping.host_ip = host_ip;
-  p.mapping.host_port = port;
-  p.mapping.container_ip = "172.17.0.2";
-  p.mapping.container_port = port;
-  return p;
-}
-
-TEST(NetfilterFactsTest, FromDockersView) {
-  DockerView view;
-  view.chains = {Chain("nftables", "ipv4", "filter", "DOCKER", true, 1),
-                 Chain("nftables", "ipv4", "nat", "DOCKER", true, 2),
-                 Chain("nftables", "ipv6", "nat", "DOCKER", false, 0)};
-  view.policies = {{{"nftables", "ipv4", "filter", "FORWARD"}, false}};
-  view.ports = {Dnat("0.0.0.0", 5000), Dnat("::", 6000)};
-  NetfilterFacts f = NetfilterFactsOf(view);
-  EXPECT_TRUE(f.nat_docker_present);
-  EXPECT_TRUE(f.forward_accepts) << "filter DOCKER holds the per-port ACCEPTs";
-  EXPECT_EQ(f.dnat_ports, (std::set<PublishedPortRef>{{"tcp", 5000}})) << "IPv4 DNATs only";
-
-  // Wiped: filter DOCKER empty and FORWARD drops.
-  view.chains = {Chain("nftables", "ipv4", "filter", "DOCKER", true, 0),
-                 Chain("nftables", "ipv4", "nat", "DOCKER", false, 0)};
-  view.ports.clear();
-  f = NetfilterFactsOf(view);
-  EXPECT_FALSE(f.nat_docker_present);
-  EXPECT_FALSE(f.forward_accepts);
-  EXPECT_TRUE(f.dnat_ports.empty());
-
-  // FORWARD accepting by policy accepts whatever filter DOCKER holds.
-  view.policies = {{{"nftables", "ipv4", "filter", "FORWARD"}, true}};
-  EXPECT_TRUE(NetfilterFactsOf(view).forward_accepts);
-}
-
-// The collector: facts recorded by the others, sealed, plus a fixture procfs
-// whose net/tcp has docker-proxy on 0.0.0.0:5000 and nothing on 6000.
-TEST(VerdictCollectorTest, JudgesEachRememberedPort) {
-  const std::string procfs = ::testing::TempDir() + "verdict_proc";
-  std::filesystem::create_directories(procfs + "/net");
-  std::ofstream(procfs + "/net/tcp")
-      << "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  "
-         "timeout inode\n"
-         "   0: 00000000:1388 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0  "
-         "      0 1001 1 0000000000000000 100 0 0 10 0\n";
-  std::ofstream(procfs + "/net/tcp6")
-      << "  sl  local_address                         remote_address                        st "
-         "tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n";
-
-  CollectorOptions options;
-  options.paths.procfs = procfs;
-  options.published_ports = std::make_shared<PublishedPorts>(nullptr);
-  options.published_ports->Remember({{"tcp", 5000}, {"tcp", 6000}});
-  std::unique_ptr<Collector> c = NewVerdictCollector(options);
-
-  HostFacts facts;
-  facts.SetIpForwardV4(true);
-  NetfilterFacts nf;  // firewalld wiped the chains
-  facts.SetNetfilter(nf);
-  FirewalldFacts fw;
-  fw.up = true;
-  fw.backend = "iptables";
-  fw.allowed = {{{"tcp", 5000}, true}, {{"tcp", 6000}, true}};
-  facts.SetFirewalld(fw);
-  facts.Seal();
-  facts.SetIpForwardV4(false);  // sealed: ignored
-
-  std::stop_source stop;
-  ScrapeContext ctx{options.paths, Clock::now() + std::chrono::seconds(5), stop.get_token(),
-                    &facts};
-  std::vector<prometheus::MetricFamily> out;
-  ASSERT_TRUE(c->Collect(ctx, &out).ok());
-  std::map<std::string, double> got;
-  for (const auto& f : out) {
-    for (const auto& m : f.metric) {
-      std::string key = f.name;
-      for (const auto& l : m.label) key += " " + l.value;
-      got[key] = m.gauge.value;
+  // One scrape: series as "name label-values..." -> value.
+  std::map<std::string, double> Scrape(bool nat_docker_present = true) {
+    HostFacts facts;
+    facts.SetNetfilter(NetfilterFacts{nat_docker_present});
+    facts.Seal();
+    std::stop_source stop;
+    ScrapeContext ctx{options_.paths, Clock::now() + std::chrono::seconds(5), stop.get_token(),
+                      &facts};
+    std::vector<prometheus::MetricFamily> out;
+    last_ = collector_->Collect(ctx, &out);
+    std::map<std::string, double> got;
+    for (const auto& f : out) {
+      for (const auto& m : f.metric) {
+        std::string key = f.name;
+        for (const auto& l : m.label) key += " " + l.name + "=" + l.value;
+        got[key] = m.gauge.value;
+      }
     }
+    return got;
   }
-  EXPECT_EQ(got["portmap_published_port_reachable_predicted tcp 5000"], 1) << "proxy serves";
-  EXPECT_EQ(got["portmap_published_port_reachable_predicted tcp 6000"], 0) << "nothing serves";
-  EXPECT_EQ(got["portmap_published_port_blocked tcp 6000 docker_chain_missing"], 1);
-  EXPECT_EQ(got["portmap_published_port_blocked tcp 5000 docker_chain_missing"], 0);
-  EXPECT_EQ(got["portmap_published_port_blocked tcp 6000 ip_forward_disabled"], 0);
+
+  FakeRuleset* ruleset_;
+  FakeKernel* kernel_;
+  QuietWatch* watch_;
+  bool forwarding_off_ = false;
+  CollectorOptions options_;
+  std::unique_ptr<Collector> collector_;
+  Status last_;
+};
+
+constexpr char kPredicted[] = "portmap_published_port_reachable_predicted proto=tcp host_port=5000";
+
+TEST_F(VerdictCollectorTest, ReachableThroughTheDnat) {
+  auto got = Scrape();
+  ASSERT_TRUE(last_.ok()) << last_.message();
+  EXPECT_EQ(got[kPredicted], 1);
+  for (const auto& [k, v] : got) {
+    EXPECT_EQ(k.find("portmap_published_port_blocked"), std::string::npos) << k;
+  }
 }
 
-TEST(VerdictCollectorTest, NoFactsIsNoData) {
-  CollectorOptions options;
-  options.published_ports = std::make_shared<PublishedPorts>(nullptr);
-  std::unique_ptr<Collector> c = NewVerdictCollector(options);
-  std::stop_source stop;
-  ScrapeContext ctx{options.paths, Clock::now() + std::chrono::seconds(5), stop.get_token()};
-  std::vector<prometheus::MetricFamily> out;
-  EXPECT_EQ(c->Collect(ctx, &out).code(), Status::Code::kNoData);
+TEST_F(VerdictCollectorTest, ForeignForwardPolicyDrop) {
+  ruleset_->AddChain(Base(NFPROTO_INET, "filter", "forward", NF_INET_FORWARD, 0, NF_DROP));
+  auto got = Scrape();
+  EXPECT_EQ(got[kPredicted], 0);
+  EXPECT_EQ(got["portmap_published_port_blocked proto=tcp host_port=5000 cause=foreign_rule_drop"],
+            1);
+  EXPECT_EQ(got["portmap_published_port_blocked_info proto=tcp host_port=5000 "
+                "cause=foreign_rule_drop family=ipv4 interface=eth0 client=203.0.113.7 "
+                "address=198.51.100.1 outcome=timeout place=nf_tables inet filter forward: policy drop "
+                "backend=nf_tables table_family=inet table=filter chain=forward handle= "
+                "comment="],
+            1);
+}
+
+TEST_F(VerdictCollectorTest, ForwardingOff) {
+  forwarding_off_ = true;
+  kernel_->sysctls["ipv4/conf/eth0/forwarding"] = 0;
+  auto got = Scrape();
+  EXPECT_EQ(got[kPredicted], 0);
+  EXPECT_EQ(
+      got["portmap_published_port_blocked proto=tcp host_port=5000 cause=ip_forward_disabled"], 1);
+}
+
+TEST_F(VerdictCollectorTest, WipedChainAndNothingOnTheHost) {
+  const pathtrace::NftChainModel* docker = nullptr;
+  ASSERT_TRUE(ruleset_->Chain(NFPROTO_IPV4, "nat", "DOCKER", &docker).ok());
+  const_cast<pathtrace::NftChainModel*>(docker)->rules.clear();
+  auto got = Scrape(/*nat_docker_present=*/false);
+  EXPECT_EQ(got[kPredicted], 0);
+  EXPECT_EQ(
+      got["portmap_published_port_blocked proto=tcp host_port=5000 cause=docker_chain_missing"], 1);
+  // docker-proxy listening on the host serves it after all.
+  kernel_->listeners = {{Addr{}, 5000}};
+  watch_->changed = true;
+  got = Scrape(false);
+  EXPECT_EQ(got[kPredicted], 1);
+}
+
+TEST_F(VerdictCollectorTest, ContainerNotListening) {
+  kernel_->peer.listening = false;
+  auto got = Scrape();
+  EXPECT_EQ(got[kPredicted], 0);
+  EXPECT_EQ(got["portmap_published_port_blocked proto=tcp host_port=5000 cause=no_listener"], 1);
+}
+
+TEST_F(VerdictCollectorTest, UnknownLeavesThePredictionOut) {
+  ruleset_->AddChain(Base(NFPROTO_INET, "filter", "forward", NF_INET_FORWARD, 0))
+      .rules.push_back(Rule(3, {}, {pathtrace::NftExpr{pathtrace::UnknownExpr{"osf"}}}));
+  auto got = Scrape();
+  EXPECT_EQ(got.count(kPredicted), 0u);
+  bool unknown = false;
+  for (const auto& [k, v] : got) {
+    unknown = unknown || k.starts_with("portmap_published_port_prediction_unknown_info proto=tcp "
+                                       "host_port=5000 family=ipv4 interface=eth0 reason=");
+  }
+  EXPECT_TRUE(unknown);
+}
+
+TEST_F(VerdictCollectorTest, LoopbackOnlyPortsAreNotJudged) {
+  options_.published_ports->RememberMappings(
+      {NfPortMapping{"tcp", "127.0.0.1", 6000, "172.17.0.3", 80}});
+  auto got = Scrape();
+  for (const auto& [k, v] : got) EXPECT_EQ(k.find("host_port=6000"), std::string::npos) << k;
+}
+
+TEST_F(VerdictCollectorTest, TracesAreCachedUntilSomethingChanges) {
+  Scrape();
+  Scrape();
+  const int begins = ruleset_->begins;
+  Scrape();
+  // One Begin per Refresh, none for a cached trace.
+  EXPECT_EQ(ruleset_->begins, begins + 1);
+  ruleset_->AddChain(Base(NFPROTO_INET, "filter", "forward", NF_INET_FORWARD, 0, NF_DROP));
+  watch_->changed = true;  // e.g. a route event; a generation change works the same
+  auto got = Scrape();
+  EXPECT_EQ(got[kPredicted], 0) << "re-traced after the change";
 }
 
 }  // namespace
