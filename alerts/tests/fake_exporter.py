@@ -17,8 +17,14 @@ portmap_probe_connect_seconds{vantage="local",target="127.0.0.1:5000"} 0.0002
 portmap_probe_outcome{vantage="local",target="127.0.0.1:5000",outcome="connected"} 1
 portmap_published_port_info{proto="tcp",host_ip="0.0.0.0",host_port="5000",container_ip="172.17.0.2",container_port="5000",backend="nftables"} 1
 portmap_published_port_info{proto="tcp",host_ip="0.0.0.0",host_port="8080",container_ip="172.17.0.3",container_port="80",backend="nftables"} 1
-portmap_published_port_blocked{proto="tcp",host_port="5000",cause="ip_forward_disabled"} 0
+portmap_published_port_info{proto="udp",host_ip="0.0.0.0",host_port="53",container_ip="",container_port="53",backend="docker_api"} 1
+portmap_published_port_info{proto="tcp",host_ip="0.0.0.0",host_port="9000",container_ip="172.17.0.4",container_port="9000",backend="legacy"} 1
 portmap_published_port_reachable_predicted{proto="tcp",host_port="5000"} 1
+portmap_published_port_reachable_predicted{proto="tcp",host_port="8080"} 1
+portmap_published_port_reachable_predicted{proto="tcp",host_port="9000"} 0
+portmap_published_port_blocked{proto="tcp",host_port="9000",cause="foreign_rule_drop"} 1
+portmap_published_port_blocked_info{proto="tcp",host_port="9000",cause="foreign_rule_drop",family="ipv4",interface="eth0",client="203.0.113.7",outcome="timeout",place="nf_tables inet filter forward: policy drop",backend="nf_tables",table_family="inet",table="filter",chain="forward",handle="",comment=""} 1
+portmap_published_port_prediction_unknown_info{proto="udp",host_port="53",family="ipv4",interface="eth0",reason="nat redirect is not modelled"} 1
 portmap_ip_forward_enabled{family="ipv4"} 1
 portmap_ip_forward_persisted{family="ipv4"} 1
 portmap_ip_forward_persisted_info{family="ipv4",file="/etc/sysctl.d/99-docker.conf",value="1"} 1

@@ -60,6 +60,12 @@ d2  alertname=PortmapPublishedPortUnreachableExternally severity=critical docker
 d3  alertname=PortmapPublishedPortUnreachableExternally severity=critical docker_host=dh5 port=5001
 e1  alertname=PortmapIPForwardNotPersisted severity=warning docker_host=dh6 family=ipv4
 e2  alertname=PortmapIPForwardFlapping severity=warning docker_host=dh6 family=ipv4
+g1  alertname=PortmapPublishedPortBlocked severity=critical docker_host=dh9 proto=tcp port=5000 cause=foreign_rule_drop
+g2  alertname=PortmapPublishedPortUnreachableExternally severity=critical docker_host=dh9 port=5000
+g3  alertname=PortmapPublishedPortUnreachableExternally severity=critical docker_host=dh9 port=5001
+g4  alertname=PortmapPublishedPortBlocked severity=critical docker_host=dh9 proto=tcp port=5001 cause=rp_filter
+g5  alertname=PortmapPublishedPortUnreachableExternally severity=critical docker_host=dh9 port=5002
+g6  alertname=PortmapPublishedPortBlocked severity=critical docker_host=dh9 proto=udp port=53 cause=no_listener
 f1  alertname=PortmapCustom severity=critical docker_host=dh7 instance=dh7:9806
 f2  alertname=PortmapCustom severity=warning docker_host=dh7 instance=dh7:9806
 f3  alertname=PortmapCustom severity=warning docker_host=dh8 instance=dh8:9806
@@ -88,6 +94,12 @@ d2 d1
 d3 active
 e1 active
 e2 active
+g1 active
+g2 g1
+g3 g4
+g4 active
+g5 active
+g6 active
 f1 active
 f2 f1
 f3 active

@@ -5,6 +5,8 @@
 #  - every series of both jobs gets docker_host, and the series the join needs get port;
 #  - PortmapPublishedPortUnreachableExternally fires for port 5000 only (for: shortened by
 #    a generate.sh override, as the e2e test does), PortmapJoinLabelsMissing does not;
+#  - the verdict's where-it-stops series answer the alert description's query (port, not
+#    host_port);
 #  - every dashboard expression, variables as "All", runs without error.
 # No root; leaves nothing running.
 set -euo pipefail
@@ -93,6 +95,13 @@ n=$(q 'count({__name__=~"portmap_probe_.*|portmap_published_port_.*|portmap_fire
 got=$(q 'portmap_probe_success' | jq -r '[.data.result[].metric | "\(.job) \(.docker_host) \(.port)"] | sort | unique | join(";")')
 want="portmap 127.0.0.1 5000;portmap 127.0.0.1 8080;portmap-external 127.0.0.1 5000;portmap-external 127.0.0.1 8080"
 [[ $got == "$want" ]] && r=ok || r=no; check "$r" "probe series: '$got', want '$want'"
+
+# PortmapPublishedPortBlocked's description finds where the port stops with the labels the
+# relabelling gives (port, not host_port): the same selector, on the scraped series.
+got=$(q 'portmap_published_port_blocked_info{job="portmap",docker_host="127.0.0.1",proto="tcp",port="9000",cause="foreign_rule_drop"}' |
+  jq -r '[.data.result[].metric.place] | join(";")')
+[[ $got == "nf_tables inet filter forward: policy drop" ]] && r=ok || r=no
+check "$r" "blocked_info by the alert's labels: '$got'"
 
 # Every dashboard query runs (not only parses): variables as All.
 while IFS=$'\t' read -r _ _ expr; do

@@ -8,9 +8,13 @@ Grafana gives it on a fresh import (below), runs every panel query as Grafana wo
 it, and asserts what the panels show in the states that matter:
 
   dh1  the signature: connects locally, times out from outside; ip_forward off
-  dh2  healthy, but the local connect is the slower one
+  dh2  healthy, but the local connect is the slower one; a UDP port the verdict cannot decide
   dh3  firewalld rejects the port in zone public (refused from outside)
-  dh4  Docker's DOCKER chain is gone
+  dh4  Docker's DOCKER chain is gone and nothing serves the port (refused from outside)
+
+The verdict's series are as the exporter writes them: portmap_published_port_blocked only
+for the causes that hold (no 0 series), one portmap_published_port_blocked_info per
+blocked path, portmap_published_port_prediction_unknown_info for an undecided path.
 
 Grafana's import-time defaults, as its variable code does them: a query variable with no
 saved `current` takes its first option; with includeAll that is "All", which becomes the
@@ -41,6 +45,12 @@ START = END - 3600
 STEP = 15
 
 L = 'job="portmap",instance="{h}:9806",docker_host="{h}"'
+# Where each blocked host's path stops: (outcome, place).
+BLOCKED_PATH = {
+    "dh1": ("timeout", "route lookup: forwarding is off on eth0"),
+    "dh3": ("refused", "nf_tables ip filter IN_public: rule handle 12 rejects"),
+    "dh4": ("refused", "nothing listens on 198.51.100.1:5000"),
+}
 X = 'job="portmap-external",instance="{h}:{p}",docker_host="{h}",port="{p}"'
 
 
@@ -61,9 +71,13 @@ def series():
                     'container_port="5000",backend="nftables"', 1))
         cause = {"dh1": "ip_forward_disabled", "dh3": "firewalld_port_closed",
                  "dh4": "docker_chain_missing"}.get(h)
-        for c in ("ip_forward_disabled", "firewalld_port_closed", "docker_chain_missing"):
+        if cause:
             out.append(("portmap_published_port_blocked", loc + ',proto="tcp",host_port="5000",'
-                        f'port="5000",cause="{c}"', 1 if c == cause else 0))
+                        f'port="5000",cause="{cause}"', 1))
+            outcome, place = BLOCKED_PATH[h]
+            out.append(("portmap_published_port_blocked_info", loc + ',proto="tcp",host_port="5000",'
+                        f'port="5000",cause="{cause}",family="ipv4",interface="eth0",'
+                        f'client="203.0.113.7",outcome="{outcome}",place="{place}"', 1))
         out.append(("portmap_published_port_reachable_predicted",
                     loc + ',proto="tcp",host_port="5000",port="5000"', 0 if cause else 1))
         # Local vantage: connects everywhere (dh4 through docker-proxy).
@@ -74,7 +88,7 @@ def series():
                 ("portmap_probe_outcome", f'{loc},{tgt},outcome="timeout"', 0)]
         # External vantage (the /probe job).
         ext = X.format(h=h, p=5000)
-        outcome = {"dh1": "timeout", "dh3": "refused"}.get(h, "connected")
+        outcome = {"dh1": "timeout", "dh3": "refused", "dh4": "refused"}.get(h, "connected")
         etgt = f'vantage="external",target="{h}:5000"'
         out += [("up", ext, 1),
                 ("portmap_probe_success", f"{ext},{etgt}", 1 if outcome == "connected" else 0),
@@ -84,6 +98,13 @@ def series():
             out.append(("portmap_probe_outcome", f'{ext},{etgt},outcome="{o}"', int(o == outcome)))
     out.append(("portmap_firewalld_port_allowed",
                 L.format(h="dh3") + ',proto="tcp",port="5000",zone="public"', 0))
+    # dh2 also publishes 53/udp (found through the Engine API); its trace is undecided.
+    dh2 = L.format(h="dh2")
+    out.append(("portmap_published_port_info", dh2 + ',proto="udp",host_ip="0.0.0.0",'
+                'host_port="53",port="53",container_port="53",backend="docker_api"', 1))
+    out.append(("portmap_published_port_prediction_unknown_info", dh2 + ',proto="udp",'
+                'host_port="53",port="53",family="ipv4",interface="eth0",'
+                'reason="nat redirect is not modelled"', 1))
     out.append(("ALERTS", 'alertname="PortmapIPForwardDisabled",alertstate="firing",'
                 'severity="critical",docker_host="dh1",family="ipv4"', 1))
     return out
@@ -290,6 +311,24 @@ def main():
                                       ("dh4", "docker_chain_missing")}, f"{sorted(blocked)}")
             for h, want in (("dh1", 0), ("dh2", 1), ("dh3", 0), ("dh4", 0)):
                 eq("predicted reachable", 3, "A", want, docker_host=h, port="5000")
+            eq("an undecided port has no prediction", 3, "A", None, docker_host="dh2", port="53")
+            rows = {tuple(dict(k).get(n, "") for n in ("docker_host", "port", "cause", "outcome",
+                                                        "place", "interface", "client", "reason"))
+                    for k in shown(31, "A")}
+            want_rows = {(h, "5000", c, o, p, "eth0", "203.0.113.7", "")
+                         for h, c in (("dh1", "ip_forward_disabled"), ("dh3", "firewalld_port_closed"),
+                                      ("dh4", "docker_chain_missing"))
+                         for o, p in [BLOCKED_PATH[h]]}
+            want_rows.add(("dh2", "53", "", "undecided", "", "eth0", "",
+                           "nat redirect is not modelled"))
+            checks.expect("panel 31 'Where each blocked path stops': every blocked path's place, "
+                          "client and interface, and the undecided path's reason",
+                          rows == want_rows, f"{sorted(rows)}\n      want {sorted(want_rows)}")
+            ports = {(dict(k)["docker_host"], dict(k)["port"], dict(k)["backend"])
+                     for k in shown(5, "A")}
+            checks.expect("panel 5 'Published ports': every backend",
+                          ("dh2", "53", "docker_api") in ports and ("dh1", "5000", "nftables") in ports,
+                          f"{sorted(ports)}")
             eq("ip_forward off", 11, "A", 0, docker_host="dh1")
             eq("ip_forward on", 11, "A", 1, docker_host="dh2")
             eq("port rejected in zone public", 18, "A", 0, docker_host="dh3", zone="public")
