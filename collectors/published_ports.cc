@@ -49,7 +49,8 @@ std::vector<PublishedPortRef> PublishedPorts::Read(Clock::time_point deadline) {
   {
     std::lock_guard<std::mutex> lock(read_mu_);
     std::vector<NfChain> chains;
-    if (source_->ReadNftables(deadline, &chains).ok()) RememberMappings(PublishedMappingsOf(chains));
+    if (source_->ReadNftables(deadline, &chains).ok())
+      RememberMappings(PublishedMappingsOf(chains));
     chains.clear();
     bool loaded = false;
     if (source_->ReadLegacy(deadline, &chains, &loaded).ok() && loaded) {

@@ -21,8 +21,8 @@
 #pragma once
 
 #include <compare>
-#include <map>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -87,7 +87,7 @@ class PublishedPorts {
 
   mutable std::mutex mu_;
   std::map<PublishedPortRef, PublishedPortDetail> remembered_;  // GUARDED_BY(mu_)
-  std::vector<DockerApiPort> last_api_;                          // GUARDED_BY(mu_)
+  std::vector<DockerApiPort> last_api_;                         // GUARDED_BY(mu_)
 };
 
 // The port a DNAT mapping publishes; none when it names no protocol or port.

@@ -29,9 +29,9 @@ namespace portmap {
 
 struct LinkInfo {
   uint32_t index = 0;
-  uint16_t type = 0;   // ARPHRD_*
-  uint32_t flags = 0;  // IFF_*
-  std::string name;    // IFLA_IFNAME
+  uint16_t type = 0;    // ARPHRD_*
+  uint32_t flags = 0;   // IFF_*
+  std::string name;     // IFLA_IFNAME
   uint32_t master = 0;  // IFLA_MASTER: the bridge (or bond) it is a port of; 0 if none
   std::string kind;     // IFLA_LINKINFO's IFLA_INFO_KIND ("veth", "bridge", ...); "" if none
 };

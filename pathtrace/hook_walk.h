@@ -59,8 +59,7 @@ class HookWalk {
                  const std::string& phase, Packet* pkt);
 
   // A chain's outcome that ends the packet's way, as the client sees it.
-  void StopOn(const ChainOutcome& c, const Packet& pkt, const std::string& phase,
-              int32_t priority);
+  void StopOn(const ChainOutcome& c, const Packet& pkt, const std::string& phase, int32_t priority);
 
   RulesetSource* ruleset_;
   LegacyRuleset* legacy_;

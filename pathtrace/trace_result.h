@@ -69,10 +69,10 @@ struct TraceResult {
                                       // "EHOSTUNREACH", "EACCES", "ETIMEDOUT"...; "" when it works
   std::optional<RuleRef> stopped_at;  // the rule or policy that decided, if one did
   StopKind stop = StopKind::kNone;
-  std::string stop_phase;   // the phase it stopped in ("prerouting", "forward", ...)
+  std::string stop_phase;     // the phase it stopped in ("prerouting", "forward", ...)
   int32_t stop_priority = 0;  // the priority of the base chain (or legacy table) that stopped it
-  bool dnat = false;   // the destination was rewritten (a DNAT matched) before routing
-  bool local = false;  // routed to this host (local delivery), not forwarded
+  bool dnat = false;          // the destination was rewritten (a DNAT matched) before routing
+  bool local = false;         // routed to this host (local delivery), not forwarded
   std::vector<TraceStep> steps;
   uint32_t generation = 0;         // the nf_tables ruleset generation traced
   bool approximate = false;        // a rule that might drop (limit, quota) was passed

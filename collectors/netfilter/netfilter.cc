@@ -51,9 +51,10 @@ class KernelSource : public NetfilterSource {
     *chains = std::move(rs.chains);
     // Docker 29's nftables backend: its own table, chains of fixed names.
     NftRuleset native;
-    st = reader.ReadNamed({NFPROTO_IPV4, NFPROTO_IPV6}, {kDocker29Table},
-                          {std::begin(kDocker29ChainNames), std::end(kDocker29ChainNames)},
-                          [](const std::string&) { return false; }, deadline, &native);
+    st = reader.ReadNamed(
+        {NFPROTO_IPV4, NFPROTO_IPV6}, {kDocker29Table},
+        {std::begin(kDocker29ChainNames), std::end(kDocker29ChainNames)},
+        [](const std::string&) { return false; }, deadline, &native);
     if (!st.ok()) return st;
     for (NfChain& c : native.chains) chains->push_back(std::move(c));
     return st;
@@ -196,12 +197,11 @@ class NetfilterCollector : public Collector {
                              "Whether a base chain Docker depends on (filter FORWARD) has policy "
                              "ACCEPT (1) or DROP (0).",
                              MetricType::Gauge);
-    auto ports =
-        MakeFamily(kMetricPublishedPortInfo,
-                   "A port Docker publishes: a DNAT rule in nat DOCKER or docker-bridges "
-                   "nat-prerouting-and-output (backend nftables or legacy), or a port the "
-                   "Engine API lists (backend docker_api, with discovery.docker).",
-                   MetricType::Gauge);
+    auto ports = MakeFamily(kMetricPublishedPortInfo,
+                            "A port Docker publishes: a DNAT rule in nat DOCKER or docker-bridges "
+                            "nat-prerouting-and-output (backend nftables or legacy), or a port the "
+                            "Engine API lists (backend docker_api, with discovery.docker).",
+                            MetricType::Gauge);
     for (const DockerChainState& c : view.chains) {
       AddSample(&present, ChainLabels(c.key), c.present ? 1 : 0);
       if (!c.present) continue;

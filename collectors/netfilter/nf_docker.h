@@ -86,9 +86,9 @@ inline constexpr const char* kDockerChainNames[] = {"PREROUTING",
 // and are not part of the model.
 inline constexpr char kDocker29Table[] = "docker-bridges";
 inline constexpr char kDocker29DnatChain[] = "nat-prerouting-and-output";
-inline constexpr const char* kDocker29ChainNames[] = {"filter-FORWARD",  "nat-PREROUTING",
-                                                      "nat-OUTPUT",      "nat-POSTROUTING",
-                                                      "raw-PREROUTING",  kDocker29DnatChain};
+inline constexpr const char* kDocker29ChainNames[] = {"filter-FORWARD", "nat-PREROUTING",
+                                                      "nat-OUTPUT",     "nat-POSTROUTING",
+                                                      "raw-PREROUTING", kDocker29DnatChain};
 
 // Where Docker's DNAT rules live: nat DOCKER (iptables, both backends) or
 // docker-bridges nat-prerouting-and-output (Docker 29's nftables).

@@ -17,7 +17,7 @@ constexpr int32_t kPriorityRaw = -300;  // NF_IP_PRI_RAW
 // firewalld's iptables backend: its fixed chains, and the per-zone and
 // per-policy chain prefixes (firewalld/core/ipXtables.py).
 constexpr std::array<std::string_view, 9> kFirewalldChains = {
-    "INPUT_ZONES",   "FORWARD_IN_ZONES", "FORWARD_OUT_ZONES", "INPUT_direct",    "FORWARD_direct",
+    "INPUT_ZONES",   "FORWARD_IN_ZONES", "FORWARD_OUT_ZONES", "INPUT_direct",     "FORWARD_direct",
     "OUTPUT_direct", "PREROUTING_ZONES", "POSTROUTING_ZONES", "PREROUTING_direct"};
 constexpr std::array<std::string_view, 7> kFirewalldPrefixes = {"IN_",  "FWDI_", "FWDO_", "FWD_",
                                                                 "PRE_", "POST_", "OUT_"};

@@ -113,8 +113,8 @@ Status PathTracer::Refresh(const std::set<std::pair<uint8_t, uint16_t>>& ports,
 }
 
 Status PathTracer::Trace(const pathtrace::Packet& pkt, pathtrace::TraceResult* result) {
-  const Key key{pkt.nfproto, pkt.l4proto, pkt.saddr.bytes, pkt.daddr.bytes, pkt.dport,
-                pkt.iif.index};
+  const Key key{pkt.nfproto,     pkt.l4proto, pkt.saddr.bytes,
+                pkt.daddr.bytes, pkt.dport,   pkt.iif.index};
   if (auto it = cache_.find(key); it != cache_.end()) {
     ++cached_;
     *result = it->second.result;

@@ -9,9 +9,9 @@ namespace portmap {
 
 namespace {
 
-constexpr unsigned kGroups[] = {RTNLGRP_LINK,         RTNLGRP_IPV4_IFADDR,  RTNLGRP_IPV6_IFADDR,
-                                RTNLGRP_IPV4_ROUTE,   RTNLGRP_IPV6_ROUTE,   RTNLGRP_IPV4_RULE,
-                                RTNLGRP_IPV6_RULE,    RTNLGRP_IPV4_NETCONF, RTNLGRP_IPV6_NETCONF};
+constexpr unsigned kGroups[] = {RTNLGRP_LINK,       RTNLGRP_IPV4_IFADDR,  RTNLGRP_IPV6_IFADDR,
+                                RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE,   RTNLGRP_IPV4_RULE,
+                                RTNLGRP_IPV6_RULE,  RTNLGRP_IPV4_NETCONF, RTNLGRP_IPV6_NETCONF};
 
 constexpr int kMaxDrains = 64;  // an endless stream cannot hold a scrape
 

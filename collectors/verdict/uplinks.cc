@@ -121,8 +121,8 @@ Status FindUplinks(KernelView* kernel, uint8_t family, const std::vector<std::st
 }
 
 bool DefaultClient(KernelView* kernel, const Uplink& uplink, Addr* client) {
-  const auto doc = pathtrace::ParseAddr(uplink.addr.family == AF_INET ? "203.0.113.7"
-                                                                      : "2001:db8:ffff::7");
+  const auto doc =
+      pathtrace::ParseAddr(uplink.addr.family == AF_INET ? "203.0.113.7" : "2001:db8:ffff::7");
   if (doc && RouteBack(kernel, *doc) == uplink.link.index) {
     *client = *doc;
     return true;

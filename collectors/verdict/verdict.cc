@@ -67,7 +67,8 @@ PortPlan PlanOf(const PublishedPortDetail& d) {
   for (const std::string& ip : d.host_ips) {
     const auto a = pathtrace::ParseAddr(ip);
     if (!a || IsLoopback(*a)) continue;
-    const bool any = std::all_of(a->bytes.begin(), a->bytes.end(), [](uint8_t b) { return b == 0; });
+    const bool any =
+        std::all_of(a->bytes.begin(), a->bytes.end(), [](uint8_t b) { return b == 0; });
     add(any ? Addr{a->family, {}} : *a);
   }
   return plan;
@@ -135,12 +136,13 @@ class VerdictCollector : public Collector {
       if (p.detail.ref.proto == "udp") ports.insert({IPPROTO_UDP, p.detail.ref.port});
     }
     Status st = tracer_->Refresh(ports, Clock::now());
-    if (!st.ok()) return Status::Error("the ruleset or the kernel could not be read: " + st.message());
+    if (!st.ok())
+      return Status::Error("the ruleset or the kernel could not be read: " + st.message());
     std::map<uint8_t, std::vector<TraceOrigin>> origins;
     for (uint8_t family : {uint8_t{AF_INET}, uint8_t{AF_INET6}}) {
       std::vector<std::string> skipped;
-      st = FindOrigins(tracer_->kernel(), family, config.verdict.interfaces,
-                       config.verdict.sources, &origins[family], &skipped);
+      st = FindOrigins(tracer_->kernel(), family, config.verdict.interfaces, config.verdict.sources,
+                       &origins[family], &skipped);
       if (!st.ok()) return Status::Error("uplinks: " + st.message());
     }
     const bool chain_present = DockerNatChainPresent(ctx);
@@ -186,7 +188,8 @@ class VerdictCollector : public Collector {
     const pathtrace::NftChainModel* chain = nullptr;
     for (uint8_t family : {kNfprotoIpv4, kNfprotoIpv6}) {
       if (tracer_->ruleset()->Chain(family, "nat", "DOCKER", &chain).ok() ||
-          tracer_->ruleset()->Chain(family, "docker-bridges", "nat-prerouting-and-output", &chain)
+          tracer_->ruleset()
+              ->Chain(family, "docker-bridges", "nat-prerouting-and-output", &chain)
               .ok()) {
         return true;
       }
@@ -247,8 +250,9 @@ void VerdictCollector::Emit(const std::vector<PortPlan>& plans,
       if (v.state == PathVerdict::State::kUnknown) {
         any_unknown = true;
         Labels l = PortLabels(ref);
-        l.insert(l.end(),
-                 {{"family", FamilyName(r.family)}, {"interface", r.interface}, {"reason", v.reason}});
+        l.insert(
+            l.end(),
+            {{"family", FamilyName(r.family)}, {"interface", r.interface}, {"reason", v.reason}});
         if (seen.insert(l).second) AddSample(&unknown, std::move(l), 1);
         continue;
       }
@@ -259,20 +263,19 @@ void VerdictCollector::Emit(const std::vector<PortPlan>& plans,
         const std::string cause(BlockCauseName(c));
         causes.insert(cause);
         Labels l = PortLabels(ref);
-        l.insert(l.end(),
-                 {{"cause", cause},
-                  {"family", FamilyName(r.family)},
-                  {"interface", r.interface},
-                  {"client", r.client},
-                  {"address", r.address},
-                  {"outcome", pathtrace::OutcomeName(r.trace.outcome)},
-                  {"place", v.place},
-                  {"backend", at ? at->backend : ""},
-                  {"table_family", at ? at->family : ""},
-                  {"table", at ? at->table : ""},
-                  {"chain", at ? at->chain : ""},
-                  {"handle", at && !at->policy ? std::to_string(at->handle) : ""},
-                  {"comment", at ? at->comment : ""}});
+        l.insert(l.end(), {{"cause", cause},
+                           {"family", FamilyName(r.family)},
+                           {"interface", r.interface},
+                           {"client", r.client},
+                           {"address", r.address},
+                           {"outcome", pathtrace::OutcomeName(r.trace.outcome)},
+                           {"place", v.place},
+                           {"backend", at ? at->backend : ""},
+                           {"table_family", at ? at->family : ""},
+                           {"table", at ? at->table : ""},
+                           {"chain", at ? at->chain : ""},
+                           {"handle", at && !at->policy ? std::to_string(at->handle) : ""},
+                           {"comment", at ? at->comment : ""}});
         if (seen.insert(l).second) AddSample(&info, std::move(l), 1);
       }
     }

@@ -282,14 +282,15 @@ TEST(NfDockerTest, Docker29TableAndBackendSwitch) {
   AddDockerView("nftables", {dnat, pre}, &remembered, &native);
   std::vector<std::string> names;
   for (const DockerChainState& c : native.chains) {
-    names.push_back(std::get<2>(c.key) + "/" + std::get<3>(c.key) + (c.present ? "" : " (missing)"));
+    names.push_back(std::get<2>(c.key) + "/" + std::get<3>(c.key) +
+                    (c.present ? "" : " (missing)"));
   }
-  EXPECT_EQ(names, (std::vector<std::string>{
-                       "docker-bridges/filter-FORWARD (missing)",
-                       "docker-bridges/nat-OUTPUT (missing)",
-                       "docker-bridges/nat-POSTROUTING (missing)",
-                       "docker-bridges/nat-PREROUTING", "docker-bridges/nat-prerouting-and-output",
-                       "docker-bridges/raw-PREROUTING (missing)"}))
+  EXPECT_EQ(
+      names,
+      (std::vector<std::string>{
+          "docker-bridges/filter-FORWARD (missing)", "docker-bridges/nat-OUTPUT (missing)",
+          "docker-bridges/nat-POSTROUTING (missing)", "docker-bridges/nat-PREROUTING",
+          "docker-bridges/nat-prerouting-and-output", "docker-bridges/raw-PREROUTING (missing)"}))
       << "nat DOCKER is no longer expected once dockerd writes its own table";
   ASSERT_EQ(native.ports.size(), 1u);
   EXPECT_EQ(native.ports[0].mapping.host_port, 5000);

@@ -16,8 +16,8 @@ using pathtrace::StopKind;
 using pathtrace::TraceResult;
 using pathtrace::TraceStep;
 
-TraceResult StoppedBy(std::string backend, std::string family, std::string table,
-                      std::string chain, bool policy = false, uint64_t handle = 4) {
+TraceResult StoppedBy(std::string backend, std::string family, std::string table, std::string chain,
+                      bool policy = false, uint64_t handle = 4) {
   TraceResult t;
   t.outcome = Outcome::kTimeout;
   t.stop = StopKind::kRule;
@@ -146,10 +146,18 @@ TEST(CausesTest, Places) {
 }
 
 TEST(CausesTest, CauseNamesAreTheContract) {
-  const char* names[] = {"ip_forward_disabled",   "rp_filter",           "no_route",
-                         "raw_drop",              "firewalld_port_closed", "docker_user_drop",
-                         "docker_rule_drop",      "forward_policy_drop", "foreign_rule_drop",
-                         "docker_chain_missing",  "dnat_rule_missing",   "no_listener"};
+  const char* names[] = {"ip_forward_disabled",
+                         "rp_filter",
+                         "no_route",
+                         "raw_drop",
+                         "firewalld_port_closed",
+                         "docker_user_drop",
+                         "docker_rule_drop",
+                         "forward_policy_drop",
+                         "foreign_rule_drop",
+                         "docker_chain_missing",
+                         "dnat_rule_missing",
+                         "no_listener"};
   for (int i = 0; i < 12; ++i) {
     EXPECT_EQ(BlockCauseName(static_cast<BlockCause>(i)), names[i]);
   }

@@ -39,8 +39,7 @@ LinkInfo Link(uint32_t index, const char* name, uint32_t flags, const char* kind
 class UplinksTest : public ::testing::Test {
  protected:
   UplinksTest() {
-    k_.local_addrs = {*ParseAddr("198.51.100.1"), *ParseAddr("10.9.0.1"),
-                      *ParseAddr("10.9.0.2")};
+    k_.local_addrs = {*ParseAddr("198.51.100.1"), *ParseAddr("10.9.0.1"), *ParseAddr("10.9.0.2")};
     k_.link_dump = {Link(1, "lo", IFF_UP | IFF_LOOPBACK),
                     Link(2, "eth0", IFF_UP),
                     Link(3, "eth1", IFF_UP),
@@ -49,10 +48,10 @@ class UplinksTest : public ::testing::Test {
                     Link(6, "veth7", IFF_UP, "veth", 4),
                     Link(7, "eth2", 0),
                     Link(8, "ens4", IFF_UP, "", 9)};
-    k_.addr_dump = {Address(1, "127.0.0.1", 8),         Address(2, "198.51.100.1", 24),
-                    Address(3, "10.9.0.1", 24),         Address(3, "10.9.0.2", 24, IFA_F_SECONDARY),
-                    Address(4, "172.17.0.1", 16),       Address(5, "172.18.0.1", 16),
-                    Address(7, "192.0.2.1", 24),        Address(2, "2001:db8:1::1", 64),
+    k_.addr_dump = {Address(1, "127.0.0.1", 8),   Address(2, "198.51.100.1", 24),
+                    Address(3, "10.9.0.1", 24),   Address(3, "10.9.0.2", 24, IFA_F_SECONDARY),
+                    Address(4, "172.17.0.1", 16), Address(5, "172.18.0.1", 16),
+                    Address(7, "192.0.2.1", 24),  Address(2, "2001:db8:1::1", 64),
                     Address(2, "fe80::1", 64)};
     k_.addr_dump[0].scope = RT_SCOPE_HOST;
     k_.addr_dump.back().scope = RT_SCOPE_LINK;
@@ -101,9 +100,9 @@ TEST_F(UplinksTest, DefaultClients) {
 TEST_F(UplinksTest, ConfiguredSourcesArriveWhereTheyRouteBack) {
   std::vector<TraceOrigin> o;
   std::vector<std::string> skipped;
-  ASSERT_TRUE(FindOrigins(&k_, AF_INET, {}, {"10.9.0.77", "192.0.2.200", "2001:db8::9"}, &o,
-                          &skipped)
-                  .ok());
+  ASSERT_TRUE(
+      FindOrigins(&k_, AF_INET, {}, {"10.9.0.77", "192.0.2.200", "2001:db8::9"}, &o, &skipped)
+          .ok());
   ASSERT_EQ(o.size(), 4u) << "two defaults and two IPv4 sources";
   EXPECT_EQ(o[2].uplink.link.name, "eth1");
   EXPECT_EQ(AddrString(o[2].client), "10.9.0.77");

@@ -94,8 +94,9 @@ class VerdictCollectorTest : public ::testing::Test {
       return a;
     };
     kernel_->peer = pathtrace::PeerAnswer{true, true, "/run/docker/netns/c1"};
-    ruleset_->AddChain(Base(NFPROTO_IPV4, "nat", "PREROUTING", NF_INET_PRE_ROUTING, -100,
-                            NF_ACCEPT, "nat"))
+    ruleset_
+        ->AddChain(
+            Base(NFPROTO_IPV4, "nat", "PREROUTING", NF_INET_PRE_ROUTING, -100, NF_ACCEPT, "nat"))
         .rules.push_back(Rule(1, {}, {Verdict(NFT_JUMP, "DOCKER")}));
     ruleset_->AddChain(User(NFPROTO_IPV4, "nat", "DOCKER"))
         .rules.push_back(Rule(2, {TcpDport(5000), DnatTo("172.17.0.2", 5000)}));
@@ -155,12 +156,13 @@ TEST_F(VerdictCollectorTest, ForeignForwardPolicyDrop) {
   EXPECT_EQ(got[kPredicted], 0);
   EXPECT_EQ(got["portmap_published_port_blocked proto=tcp host_port=5000 cause=foreign_rule_drop"],
             1);
-  EXPECT_EQ(got["portmap_published_port_blocked_info proto=tcp host_port=5000 "
-                "cause=foreign_rule_drop family=ipv4 interface=eth0 client=203.0.113.7 "
-                "address=198.51.100.1 outcome=timeout place=nf_tables inet filter forward: policy drop "
-                "backend=nf_tables table_family=inet table=filter chain=forward handle= "
-                "comment="],
-            1);
+  EXPECT_EQ(
+      got["portmap_published_port_blocked_info proto=tcp host_port=5000 "
+          "cause=foreign_rule_drop family=ipv4 interface=eth0 client=203.0.113.7 "
+          "address=198.51.100.1 outcome=timeout place=nf_tables inet filter forward: policy drop "
+          "backend=nf_tables table_family=inet table=filter chain=forward handle= "
+          "comment="],
+      1);
 }
 
 TEST_F(VerdictCollectorTest, ForwardingOff) {
@@ -201,8 +203,9 @@ TEST_F(VerdictCollectorTest, UnknownLeavesThePredictionOut) {
   EXPECT_EQ(got.count(kPredicted), 0u);
   bool unknown = false;
   for (const auto& [k, v] : got) {
-    unknown = unknown || k.starts_with("portmap_published_port_prediction_unknown_info proto=tcp "
-                                       "host_port=5000 family=ipv4 interface=eth0 reason=");
+    unknown = unknown || k.starts_with(
+                             "portmap_published_port_prediction_unknown_info proto=tcp "
+                             "host_port=5000 family=ipv4 interface=eth0 reason=");
   }
   EXPECT_TRUE(unknown);
 }
