@@ -16,7 +16,6 @@
 
 #include <mutex>
 #include <optional>
-#include <utility>
 
 namespace portmap {
 
@@ -34,7 +33,7 @@ struct HostFactsSnapshot {
 class HostFacts {
  public:
   void SetNetfilter(NetfilterFacts facts) {
-    Update([&](HostFactsSnapshot* s) { s->netfilter = std::move(facts); });
+    Update([&](HostFactsSnapshot* s) { s->netfilter = facts; });
   }
 
   // Later Set* calls are ignored.

@@ -99,13 +99,17 @@ Status PathTracer::Refresh(const std::set<std::pair<uint8_t, uint16_t>>& ports,
   // at the next scrape, never lost.
   const bool routes_changed = watch_ == nullptr || watch_->Changed();
   Inputs in;
-  const Status st = ReadInputs(ports, &in);
+  Status st = ReadInputs(ports, &in);
   if (!st.ok()) {
     cache_.clear();
     have_inputs_ = false;
+    ++epoch_;
     return st;
   }
-  if (routes_changed || !have_inputs_ || !(in == inputs_)) cache_.clear();
+  if (routes_changed || !have_inputs_ || !(in == inputs_)) {
+    cache_.clear();
+    ++epoch_;
+  }
   inputs_ = in;
   have_inputs_ = true;
   std::erase_if(cache_, [now](const auto& kv) { return now - kv.second.at >= kMaxTraceAge; });
@@ -120,7 +124,7 @@ Status PathTracer::Trace(const pathtrace::Packet& pkt, pathtrace::TraceResult* r
     *result = it->second.result;
     return Status::Ok();
   }
-  const Status st = tracer_.Trace(pkt, result);
+  Status st = tracer_.Trace(pkt, result);
   if (!st.ok()) return st;
   ++traced_;
   // A trace the ruleset changed under is not kept: the next scrape redoes it.

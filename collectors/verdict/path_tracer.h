@@ -58,6 +58,11 @@ class PathTracer {
   pathtrace::KernelView* kernel() { return kernel_.get(); }
   pathtrace::RulesetSource* ruleset() { return ruleset_.get(); }
 
+  // Counts the times the cache was dropped: what was derived from routes,
+  // addresses and links (the uplinks and their clients) is still good while
+  // it stays the same.
+  uint64_t epoch() const { return epoch_; }
+
   // For tests and the self-metrics: traces run and served from the cache.
   uint64_t traced() const { return traced_; }
   uint64_t cached() const { return cached_; }
@@ -88,6 +93,7 @@ class PathTracer {
   bool have_inputs_ = false;
   Clock::time_point now_{};
   std::map<Key, Entry> cache_;
+  uint64_t epoch_ = 0;
   uint64_t traced_ = 0;
   uint64_t cached_ = 0;
 };

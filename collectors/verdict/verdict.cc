@@ -17,6 +17,7 @@
 #include "collectors/verdict/causes.h"
 #include "collectors/verdict/uplinks.h"
 #include "config/probe_config.h"
+#include "util/logging.h"
 #include "util/metrics.h"
 
 namespace portmap {
@@ -136,15 +137,29 @@ class VerdictCollector : public Collector {
       if (p.detail.ref.proto == "udp") ports.insert({IPPROTO_UDP, p.detail.ref.port});
     }
     Status st = tracer_->Refresh(ports, Clock::now());
-    if (!st.ok())
+    if (!st.ok()) {
       return Status::Error("the ruleset or the kernel could not be read: " + st.message());
-    std::map<uint8_t, std::vector<TraceOrigin>> origins;
-    for (uint8_t family : {uint8_t{AF_INET}, uint8_t{AF_INET6}}) {
-      std::vector<std::string> skipped;
-      st = FindOrigins(tracer_->kernel(), family, config.verdict.interfaces, config.verdict.sources,
-                       &origins[family], &skipped);
-      if (!st.ok()) return Status::Error("uplinks: " + st.message());
     }
+    // The uplinks and their clients, found again only when something the
+    // routing depends on changed (or the configuration did).
+    if (tracer_->epoch() != origins_epoch_ || config.verdict.interfaces != origins_interfaces_ ||
+        config.verdict.sources != origins_sources_) {
+      origins_.clear();
+      for (uint8_t family : {uint8_t{AF_INET}, uint8_t{AF_INET6}}) {
+        std::vector<std::string> skipped;
+        st = FindOrigins(tracer_->kernel(), family, config.verdict.interfaces,
+                         config.verdict.sources, &origins_[family], &skipped);
+        if (!st.ok()) {
+          origins_.clear();
+          return Status::Error("uplinks: " + st.message());
+        }
+        for (const std::string& why : skipped) LogDebug("verdict: not traced from " + why);
+      }
+      origins_epoch_ = tracer_->epoch();
+      origins_interfaces_ = config.verdict.interfaces;
+      origins_sources_ = config.verdict.sources;
+    }
+    std::map<uint8_t, std::vector<TraceOrigin>>& origins = origins_;
     const bool chain_present = DockerNatChainPresent(ctx);
     for (const PortPlan& plan : plans) {
       const PublishedPortRef& ref = plan.detail.ref;
@@ -207,6 +222,11 @@ class VerdictCollector : public Collector {
   const std::shared_ptr<ConfigStore> config_;
   std::mutex mu_;
   std::unique_ptr<PathTracer> tracer_;  // GUARDED_BY(mu_); opened at the first scrape
+  // The origins found at tracer epoch origins_epoch_ for this configuration.
+  std::map<uint8_t, std::vector<TraceOrigin>> origins_;  // GUARDED_BY(mu_)
+  uint64_t origins_epoch_ = ~uint64_t{0};                // GUARDED_BY(mu_)
+  std::vector<std::string> origins_interfaces_;          // GUARDED_BY(mu_)
+  std::vector<std::string> origins_sources_;             // GUARDED_BY(mu_)
 };
 
 Labels PortLabels(const PublishedPortRef& ref) {
