@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cctype>
 #include <map>
+#include <set>
 
 namespace portmap {
 
@@ -114,8 +115,14 @@ Status FindUplinks(KernelView* kernel, uint8_t family, const std::vector<std::st
     }
     return Status::Ok();
   }
+  // A bridge with veth ports is a container network (Docker's under any
+  // name, LXC's), not a way in from outside.
+  std::set<uint32_t> container_bridges;
   for (const LinkInfo& l : links) {
-    if (!Excluded(l)) add(l);
+    if (l.kind == "veth" && l.master != 0) container_bridges.insert(l.master);
+  }
+  for (const LinkInfo& l : links) {
+    if (!Excluded(l) && !container_bridges.contains(l.index)) add(l);
   }
   return Status::Ok();
 }

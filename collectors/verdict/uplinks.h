@@ -2,7 +2,8 @@
 // traces each published port from, and the client address on each.
 //
 // An uplink is an interface that is up, not loopback, not one of Docker's
-// (docker0, docker_gwbridge, br-<12 hex digits>), not a veth and not a port
+// (docker0, docker_gwbridge, br-<12 hex digits>, or any bridge with veth
+// ports: a container network under another name), not a veth and not a port
 // of a bridge or bond (its master carries the addresses), and holds an
 // address of the family (IPv4: any but host scope; IPv6: global scope, DAD
 // done).  `verdict: interfaces:` in the configuration names them instead;

@@ -47,12 +47,14 @@ class UplinksTest : public ::testing::Test {
                     Link(5, "br-0123456789ab", IFF_UP, "bridge"),
                     Link(6, "veth7", IFF_UP, "veth", 4),
                     Link(7, "eth2", 0),
-                    Link(8, "ens4", IFF_UP, "", 9)};
-    k_.addr_dump = {Address(1, "127.0.0.1", 8),   Address(2, "198.51.100.1", 24),
-                    Address(3, "10.9.0.1", 24),   Address(3, "10.9.0.2", 24, IFA_F_SECONDARY),
-                    Address(4, "172.17.0.1", 16), Address(5, "172.18.0.1", 16),
-                    Address(7, "192.0.2.1", 24),  Address(2, "2001:db8:1::1", 64),
-                    Address(2, "fe80::1", 64)};
+                    Link(8, "ens4", IFF_UP, "", 9),
+                    Link(9, "bridge1", IFF_UP, "bridge"),
+                    Link(10, "veth9", IFF_UP, "veth", 9)};
+    k_.addr_dump = {Address(1, "127.0.0.1", 8),      Address(2, "198.51.100.1", 24),
+                    Address(3, "10.9.0.1", 24),      Address(3, "10.9.0.2", 24, IFA_F_SECONDARY),
+                    Address(4, "172.17.0.1", 16),    Address(5, "172.18.0.1", 16),
+                    Address(7, "192.0.2.1", 24),     Address(9, "192.0.2.129", 25),
+                    Address(2, "2001:db8:1::1", 64), Address(2, "fe80::1", 64)};
     k_.addr_dump[0].scope = RT_SCOPE_HOST;
     k_.addr_dump.back().scope = RT_SCOPE_LINK;
     k_.route = [](const RouteQuery& q) {
@@ -74,6 +76,7 @@ TEST_F(UplinksTest, InterfacesOfTheOutsideOnly) {
   EXPECT_EQ(AddrString(u[0].addr), "198.51.100.1");
   EXPECT_EQ(u[1].link.name, "eth1");
   EXPECT_EQ(AddrString(u[1].addr), "10.9.0.1") << "the primary, not the secondary";
+  // Not bridge1: a bridge with veth ports is a container network, whatever its name.
 
   ASSERT_TRUE(FindUplinks(&k_, AF_INET6, {}, &u).ok());
   ASSERT_EQ(u.size(), 1u);
