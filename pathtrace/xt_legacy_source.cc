@@ -7,30 +7,13 @@
 #include <cstring>
 
 #include "netlink/xtables.h"
+#include "util/fnv.h"
 
 namespace portmap::pathtrace {
 
-namespace {
-
-// FNV-1a, 64 bits: a change detector, not a defence against forgery.
-class Fnv {
- public:
-  void Add(const void* data, size_t n) {
-    const auto* p = static_cast<const uint8_t*>(data);
-    for (size_t i = 0; i < n; ++i) h_ = (h_ ^ p[i]) * 1099511628211ULL;
-  }
-  void Add(const std::string& s) { Add(s.data(), s.size() + 1); }
-  uint64_t value() const { return h_; }
-
- private:
-  uint64_t h_ = 14695981039346656037ULL;
-};
-
-}  // namespace
-
 uint64_t XtTablesFingerprint(const std::vector<XtTableBlob>& blobs,
                              const std::vector<std::string>& ip6_tables) {
-  Fnv h;
+  Fnv1a h;
   for (const std::string& t : ip6_tables) h.Add(t);
   for (const XtTableBlob& b : blobs) {
     h.Add(b.name);

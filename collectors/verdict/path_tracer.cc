@@ -7,26 +7,9 @@
 
 #include "pathtrace/kernel_live.h"
 #include "pathtrace/nft_live.h"
+#include "util/fnv.h"
 
 namespace portmap {
-
-namespace {
-
-// FNV-1a over the sockets that could take a published port: a change
-// detector, not a digest.
-class Fnv {
- public:
-  void Add(const void* data, size_t n) {
-    const auto* p = static_cast<const uint8_t*>(data);
-    for (size_t i = 0; i < n; ++i) h_ = (h_ ^ p[i]) * 1099511628211ULL;
-  }
-  uint64_t value() const { return h_; }
-
- private:
-  uint64_t h_ = 14695981039346656037ULL;
-};
-
-}  // namespace
 
 PathTracer::PathTracer(std::unique_ptr<pathtrace::RulesetSource> ruleset,
                        std::unique_ptr<pathtrace::KernelView> kernel,
@@ -62,7 +45,7 @@ Status PathTracer::ReadInputs(const std::set<std::pair<uint8_t, uint16_t>>& port
     if (!st.ok()) return st;
     in->legacy = legacy_->Fingerprint();
   }
-  Fnv h;
+  Fnv1a h;
   for (uint8_t proto : {IPPROTO_TCP, IPPROTO_UDP}) {
     const bool wanted = std::any_of(ports.begin(), ports.end(),
                                     [proto](const auto& p) { return p.first == proto; });

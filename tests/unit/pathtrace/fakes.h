@@ -162,6 +162,23 @@ class FakeKernel : public KernelView {
   }
 };
 
+// --- Interfaces and addresses, as rtnetlink dumps them ----------------------
+
+inline AddrInfo AddressOf(uint32_t index, const char* text, uint8_t prefixlen, uint32_t flags = 0) {
+  AddrInfo a;
+  const Addr addr = *ParseAddr(text);
+  a.family = addr.family;
+  a.index = index;
+  a.prefixlen = prefixlen;
+  a.flags = flags;
+  std::copy(addr.bytes.begin(), addr.bytes.end(), a.local.begin());
+  return a;
+}
+inline LinkInfo LinkOf(uint32_t index, const char* name, uint32_t flags, const char* kind = "",
+                       uint32_t master = 0) {
+  return LinkInfo{index, 1, flags, name, master, kind};
+}
+
 // --- Rule building, as nft encodes rules ------------------------------------
 
 inline Bytes Be16(uint16_t v) { return {static_cast<uint8_t>(v >> 8), static_cast<uint8_t>(v)}; }

@@ -17,44 +17,31 @@ using pathtrace::AddrString;
 using pathtrace::ParseAddr;
 using pathtrace::RouteAnswer;
 using pathtrace::RouteQuery;
+using pathtrace::testing::AddressOf;
 using pathtrace::testing::FakeKernel;
-
-AddrInfo Address(uint32_t index, const char* text, uint8_t prefixlen, uint32_t flags = 0) {
-  AddrInfo a;
-  const Addr addr = *ParseAddr(text);
-  a.family = addr.family;
-  a.index = index;
-  a.prefixlen = prefixlen;
-  a.flags = flags;
-  std::copy(addr.bytes.begin(), addr.bytes.end(), a.local.begin());
-  return a;
-}
-
-LinkInfo Link(uint32_t index, const char* name, uint32_t flags, const char* kind = "",
-              uint32_t master = 0) {
-  return LinkInfo{index, 1, flags, name, master, kind};
-}
+using pathtrace::testing::LinkOf;
 
 // eth0 holds the default route; eth1 is a private network of its own.
 class UplinksTest : public ::testing::Test {
  protected:
   UplinksTest() {
     k_.local_addrs = {*ParseAddr("198.51.100.1"), *ParseAddr("10.9.0.1"), *ParseAddr("10.9.0.2")};
-    k_.link_dump = {Link(1, "lo", IFF_UP | IFF_LOOPBACK),
-                    Link(2, "eth0", IFF_UP),
-                    Link(3, "eth1", IFF_UP),
-                    Link(4, "docker0", IFF_UP, "bridge"),
-                    Link(5, "br-0123456789ab", IFF_UP, "bridge"),
-                    Link(6, "veth7", IFF_UP, "veth", 4),
-                    Link(7, "eth2", 0),
-                    Link(8, "ens4", IFF_UP, "", 9),
-                    Link(9, "bridge1", IFF_UP, "bridge"),
-                    Link(10, "veth9", IFF_UP, "veth", 9)};
-    k_.addr_dump = {Address(1, "127.0.0.1", 8),      Address(2, "198.51.100.1", 24),
-                    Address(3, "10.9.0.1", 24),      Address(3, "10.9.0.2", 24, IFA_F_SECONDARY),
-                    Address(4, "172.17.0.1", 16),    Address(5, "172.18.0.1", 16),
-                    Address(7, "192.0.2.1", 24),     Address(9, "192.0.2.129", 25),
-                    Address(2, "2001:db8:1::1", 64), Address(2, "fe80::1", 64)};
+    k_.link_dump = {LinkOf(1, "lo", IFF_UP | IFF_LOOPBACK),
+                    LinkOf(2, "eth0", IFF_UP),
+                    LinkOf(3, "eth1", IFF_UP),
+                    LinkOf(4, "docker0", IFF_UP, "bridge"),
+                    LinkOf(5, "br-0123456789ab", IFF_UP, "bridge"),
+                    LinkOf(6, "veth7", IFF_UP, "veth", 4),
+                    LinkOf(7, "eth2", 0),
+                    LinkOf(8, "ens4", IFF_UP, "", 9),
+                    LinkOf(9, "bridge1", IFF_UP, "bridge"),
+                    LinkOf(10, "veth9", IFF_UP, "veth", 9)};
+    k_.addr_dump = {
+        AddressOf(1, "127.0.0.1", 8),      AddressOf(2, "198.51.100.1", 24),
+        AddressOf(3, "10.9.0.1", 24),      AddressOf(3, "10.9.0.2", 24, IFA_F_SECONDARY),
+        AddressOf(4, "172.17.0.1", 16),    AddressOf(5, "172.18.0.1", 16),
+        AddressOf(7, "192.0.2.1", 24),     AddressOf(9, "192.0.2.129", 25),
+        AddressOf(2, "2001:db8:1::1", 64), AddressOf(2, "fe80::1", 64)};
     k_.addr_dump[0].scope = RT_SCOPE_HOST;
     k_.addr_dump.back().scope = RT_SCOPE_LINK;
     k_.route = [](const RouteQuery& q) {

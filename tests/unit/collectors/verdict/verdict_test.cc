@@ -42,21 +42,6 @@ class QuietWatch : public ChangeWatch {
   bool Changed() override { return std::exchange(changed, false); }
 };
 
-AddrInfo Address(uint32_t index, const char* text, uint8_t prefixlen) {
-  AddrInfo a;
-  const Addr addr = *ParseAddr(text);
-  a.family = addr.family;
-  a.index = index;
-  a.prefixlen = prefixlen;
-  std::copy(addr.bytes.begin(), addr.bytes.end(), a.local.begin());
-  return a;
-}
-
-LinkInfo Link(uint32_t index, const char* name, uint32_t flags, const char* kind = "",
-              uint32_t master = 0) {
-  return LinkInfo{index, 1, flags, name, master, kind};
-}
-
 // dockerhost: eth0 198.51.100.1/24 holds the default route, docker0
 // 172.17.0.1/16 with a container 172.17.0.2 that listens, and Docker's
 // nat PREROUTING -> DOCKER DNAT of 5000/tcp.
@@ -70,11 +55,11 @@ class VerdictCollectorTest : public ::testing::Test {
     kernel_ = kernel.get();
     watch_ = watch.get();
     kernel_->local_addrs = {*ParseAddr("198.51.100.1"), *ParseAddr("172.17.0.1")};
-    kernel_->link_dump = {Link(1, "lo", IFF_UP | IFF_LOOPBACK), Link(2, "eth0", IFF_UP),
-                          Link(3, "docker0", IFF_UP, "bridge"),
-                          Link(4, "veth1", IFF_UP, "veth", 3)};
-    kernel_->addr_dump = {Address(1, "127.0.0.1", 8), Address(2, "198.51.100.1", 24),
-                          Address(3, "172.17.0.1", 16)};
+    kernel_->link_dump = {LinkOf(1, "lo", IFF_UP | IFF_LOOPBACK), LinkOf(2, "eth0", IFF_UP),
+                          LinkOf(3, "docker0", IFF_UP, "bridge"),
+                          LinkOf(4, "veth1", IFF_UP, "veth", 3)};
+    kernel_->addr_dump = {AddressOf(1, "127.0.0.1", 8), AddressOf(2, "198.51.100.1", 24),
+                          AddressOf(3, "172.17.0.1", 16)};
     kernel_->addr_dump[0].scope = RT_SCOPE_HOST;
     kernel_->route = [this](const RouteQuery& q) {
       RouteAnswer a;
