@@ -4,7 +4,7 @@
 // without reading it twice.  A fact nobody recorded is unknown (its collector
 // is disabled, failed or overran): the verdict then finds it out itself.
 //
-// Today one fact: whether Docker's nat chain exists (the netfilter
+// Today one fact: in which families Docker's nat chain exists (the netfilter
 // collector reads both iptables backends and Docker 29's own tables), which
 // tells the verdict's docker_chain_missing from dnat_rule_missing.
 //
@@ -16,14 +16,17 @@
 
 #include <mutex>
 #include <optional>
+#include <set>
+#include <string>
 
 namespace portmap {
 
-// From the netfilter collector: Docker's IPv4 rules, over every backend.
+// From the netfilter collector: Docker's rules, over every backend.
 struct NetfilterFacts {
-  // nat DOCKER (either iptables backend) or docker-bridges
-  // nat-prerouting-and-output (Docker 29's nftables) exists.
-  bool nat_docker_present = false;
+  // The families ("ipv4", "ipv6") where Docker's nat chain exists: nat
+  // DOCKER (either iptables backend) or docker-bridges
+  // nat-prerouting-and-output (Docker 29's nftables).
+  std::set<std::string> nat_docker_families;
 };
 
 struct HostFactsSnapshot {

@@ -86,15 +86,15 @@ void ApplyDnat(Packet* pkt, const Addr& addr, uint16_t port) {
   pkt->ct.reply_sport = pkt->dport;
 }
 
+std::string EndpointString(const Addr& a, uint16_t port) {
+  const std::string addr = AddrString(a);
+  return (a.family == 10 /* AF_INET6 */ ? "[" + addr + "]" : addr) + ":" + std::to_string(port);
+}
+
 std::string DescribePacket(const Packet& p) {
   const char* proto = p.l4proto == 6 ? "tcp" : p.l4proto == 17 ? "udp" : "l4?";
-  const bool v6 = p.ipv6();
-  auto hostport = [v6](const Addr& a, uint16_t port) {
-    const std::string addr = AddrString(a);
-    return (v6 ? "[" + addr + "]" : addr) + ":" + std::to_string(port);
-  };
-  std::string s =
-      std::string(proto) + " " + hostport(p.saddr, p.sport) + " -> " + hostport(p.daddr, p.dport);
+  std::string s = std::string(proto) + " " + EndpointString(p.saddr, p.sport) + " -> " +
+                  EndpointString(p.daddr, p.dport);
   if (!p.iif.name.empty()) s += " in " + p.iif.name;
   return s;
 }

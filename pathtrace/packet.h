@@ -87,6 +87,9 @@ struct Packet {
 // nft's dnat, iptables-nft's and iptables-legacy's DNAT target.
 void ApplyDnat(Packet* pkt, const Addr& addr, uint16_t port);
 
+// "192.0.2.1:5000", "[2001:db8::1]:5000".
+std::string EndpointString(const Addr& a, uint16_t port);
+
 // The packet's five-tuple for humans: "tcp 192.0.2.1:40000 -> 198.51.100.1:5000".
 std::string DescribePacket(const Packet& p);
 

@@ -195,7 +195,7 @@ class Walk {
     if (!hooks_.Run(NF_INET_POST_ROUTING, "postrouting", pkt)) return;
     if (!hooks_.RunEgress("egress", pkt)) return;
     hooks_.Note("postrouting", "leaves " + pkt->oif.name + " towards " + AddrString(pkt->daddr));
-    const std::string target = AddrString(pkt->daddr) + ":" + std::to_string(pkt->dport);
+    const std::string target = EndpointString(pkt->daddr, pkt->dport);
     // The destination may be on this host after all: a container's namespace.
     PeerAnswer peer;
     if (!kernel_->PeerListening(pkt->nfproto, pkt->l4proto, pkt->daddr, pkt->dport, &peer).ok()) {
@@ -254,7 +254,7 @@ class Walk {
       hooks_.Stop(Outcome::kUnknown, "sockets could not be listed: " + st.message());
       return;
     }
-    const std::string target = AddrString(pkt->daddr) + ":" + std::to_string(pkt->dport);
+    const std::string target = EndpointString(pkt->daddr, pkt->dport);
     hooks_.Note("local",
                 listening ? "a socket listens on " + target : "nothing listens on " + target);
     if (pkt->l4proto != 6) {

@@ -323,9 +323,7 @@ NetfilterFacts NetfilterFactsOf(const DockerView& view) {
   NetfilterFacts facts;
   for (const DockerChainState& c : view.chains) {
     const auto& [backend, family, table, chain] = c.key;
-    if (family == "ipv4" && c.present && IsDockerDnatChain(table, chain)) {
-      facts.nat_docker_present = true;
-    }
+    if (c.present && IsDockerDnatChain(table, chain)) facts.nat_docker_families.insert(family);
   }
   return facts;
 }

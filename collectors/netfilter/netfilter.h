@@ -104,7 +104,7 @@ std::unique_ptr<Collector> NewNetfilterCollectorWithSource(
     std::unique_ptr<NetfilterSource> source, std::unique_ptr<NetfilterEvents> events = nullptr,
     std::shared_ptr<PublishedPorts> published = nullptr);
 
-// The facts the verdict needs from Docker's IPv4 rules (collectors/host_facts.h).
+// The facts the verdict needs from Docker's rules (collectors/host_facts.h).
 NetfilterFacts NetfilterFactsOf(const DockerView& view);
 
 }  // namespace portmap

@@ -67,9 +67,17 @@ bool IsLocal(KernelView* kernel, const Addr& a) {
   return !kernel->IsLocalAddress(a, 0, &local).ok() || local;  // unknown counts as taken
 }
 
+// A veth counts like any link: a host inside LXC or a kind node has its
+// uplink on one.  Docker's veths are ports of its bridges (master set).
 bool Excluded(const LinkInfo& l) {
   return (l.flags & IFF_UP) == 0 || (l.flags & IFF_LOOPBACK) != 0 || l.master != 0 ||
-         l.kind == "veth" || IsDockerInterfaceName(l.name);
+         IsDockerInterfaceName(l.name);
+}
+
+// Whether `a` lies in the subnet of `u`'s address.
+bool InSubnet(const Uplink& u, const Addr& a) {
+  if (a.family != u.addr.family) return false;
+  return SubnetAddress(a, u.prefixlen, 0) == SubnetAddress(u.addr, u.prefixlen, 0);
 }
 
 }  // namespace
@@ -158,10 +166,17 @@ Status FindOrigins(KernelView* kernel, uint8_t family, const std::vector<std::st
   std::vector<Uplink> uplinks;
   Status st = FindUplinks(kernel, family, names, &uplinks);
   if (!st.ok()) return st;
+  // The same client on the same uplink once (a source may be a default too).
+  auto add_origin = [origins](TraceOrigin o) {
+    const bool seen = std::any_of(origins->begin(), origins->end(), [&](const TraceOrigin& x) {
+      return x.uplink.link.index == o.uplink.link.index && x.client == o.client;
+    });
+    if (!seen) origins->push_back(std::move(o));
+  };
   for (const Uplink& u : uplinks) {
     Addr client;
     if (DefaultClient(kernel, u, &client)) {
-      origins->push_back({u, client});
+      add_origin({u, client});
     } else {
       skipped->push_back(u.link.name + ": no address of its subnet routes back through it");
     }
@@ -169,11 +184,18 @@ Status FindOrigins(KernelView* kernel, uint8_t family, const std::vector<std::st
   for (const std::string& text : sources) {
     const auto client = pathtrace::ParseAddr(text);
     if (!client || client->family != family) continue;
-    const uint32_t oif = RouteBack(kernel, *client);
+    // A client on an uplink's subnet arrives there, whatever route the host
+    // would send its replies by (that is what rp_filter judges); any other
+    // arrives on the uplink the host routes it back through.
     auto it = std::find_if(uplinks.begin(), uplinks.end(),
-                           [&](const Uplink& u) { return u.link.index == oif; });
+                           [&](const Uplink& u) { return InSubnet(u, *client); });
+    const uint32_t oif = RouteBack(kernel, *client);
+    if (it == uplinks.end()) {
+      it = std::find_if(uplinks.begin(), uplinks.end(),
+                        [&](const Uplink& u) { return u.link.index == oif; });
+    }
     if (it != uplinks.end()) {
-      origins->push_back({*it, *client});
+      add_origin({*it, *client});
       continue;
     }
     // Routed through an interface that is not an uplink (a VPN, a bridge
@@ -197,7 +219,7 @@ Status FindOrigins(KernelView* kernel, uint8_t family, const std::vector<std::st
       skipped->push_back("source " + text + ": " + u.link.name + " has no address to connect to");
       continue;
     }
-    origins->push_back({u, *client});
+    add_origin({u, *client});
   }
   return Status::Ok();
 }

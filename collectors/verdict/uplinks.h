@@ -3,8 +3,9 @@
 //
 // An uplink is an interface that is up, not loopback, not one of Docker's
 // (docker0, docker_gwbridge, br-<12 hex digits>, or any bridge with veth
-// ports: a container network under another name), not a veth and not a port
-// of a bridge or bond (its master carries the addresses), and holds an
+// ports: a container network under another name), not a port of a bridge
+// or bond (its master carries the addresses; Docker's veths are such ports),
+// and holds an
 // address of the family (IPv4: any but host scope; IPv6: global scope, DAD
 // done).  `verdict: interfaces:` in the configuration names them instead;
 // a named interface without an address of the family is skipped.
@@ -17,8 +18,10 @@
 //   - else the first address of the uplink's subnet that is not this host's
 //     and is routed through the uplink (subnets of /31, /127 and narrower
 //     have no such address but the peer's; /32 and /128 have none).
-// `verdict: sources:` adds clients: each one arrives on the interface the
-// kernel routes it back through.
+// `verdict: sources:` adds clients: one inside an uplink's subnet arrives on
+// that uplink (even where the host routes replies to it elsewhere: what
+// rp_filter judges); any other on the interface the host routes it back
+// through.
 //
 // Thread safety: pure over the KernelView, which is used by one thread.
 #pragma once
@@ -57,9 +60,9 @@ Status FindUplinks(pathtrace::KernelView* kernel, uint8_t family,
 bool DefaultClient(pathtrace::KernelView* kernel, const Uplink& uplink, pathtrace::Addr* client);
 
 // The origins to trace for `family`: each uplink's default client, and each
-// of `sources` of the family on the uplink the kernel routes it back
-// through (a source routed elsewhere than an uplink arrives on that
-// interface, with that interface's address as the destination).  *skipped
+// of `sources` of the family where it arrives (above; a source routed through
+// an interface that is not an uplink arrives there, with that interface's
+// address as the destination), each client and uplink once.  *skipped
 // gets one line per uplink or source that could not be used, and why.
 Status FindOrigins(pathtrace::KernelView* kernel, uint8_t family,
                    const std::vector<std::string>& names, const std::vector<std::string>& sources,

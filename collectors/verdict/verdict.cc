@@ -160,7 +160,9 @@ class VerdictCollector : public Collector {
       origins_sources_ = config.verdict.sources;
     }
     std::map<uint8_t, std::vector<TraceOrigin>>& origins = origins_;
-    const bool chain_present = DockerNatChainPresent(ctx);
+    const std::map<uint8_t, bool> chain_present = {
+        {AF_INET, DockerNatChainPresent(ctx, AF_INET)},
+        {AF_INET6, DockerNatChainPresent(ctx, AF_INET6)}};
     for (const PortPlan& plan : plans) {
       const PublishedPortRef& ref = plan.detail.ref;
       if (ref.proto != "tcp" && ref.proto != "udp") {
@@ -185,31 +187,34 @@ class VerdictCollector : public Collector {
           r.address = pathtrace::AddrString(pkt.daddr);
           st = tracer_->Trace(pkt, &r.trace);
           if (!st.ok()) return Status::Error("trace: " + st.message());
-          r.verdict = JudgeTrace(r.trace, {plan.detail.dnat, chain_present});
+          r.verdict = JudgeTrace(r.trace, {plan.detail.dnat, chain_present.at(dst.family)});
           (*results)[ref].push_back(std::move(r));
         }
+      }
+      // Nothing to trace from: no uplink of the port's families (with a
+      // client routed back through it).  Say so rather than stay silent.
+      if (!plan.destinations.empty() && results->count(ref) == 0) {
+        (*not_traced)[ref] =
+            "no uplink with an address of the port's family and a client routed back through it "
+            "(verdict: interfaces: names them)";
       }
     }
     return Status::Ok();
   }
 
-  // Docker's nat chain exists: from the netfilter collector's facts of this
-  // scrape, else from nf_tables itself.
-  bool DockerNatChainPresent(const ScrapeContext& ctx) {
+  // Docker's nat chain exists in `family` (AF_INET/AF_INET6): from the
+  // netfilter collector's facts of this scrape, else from nf_tables itself.
+  bool DockerNatChainPresent(const ScrapeContext& ctx, uint8_t family) {
     if (ctx.facts != nullptr) {
       const HostFactsSnapshot host = ctx.facts->Snapshot();
-      if (host.netfilter) return host.netfilter->nat_docker_present;
+      if (host.netfilter) return host.netfilter->nat_docker_families.contains(FamilyName(family));
     }
+    const uint8_t nfproto = family == AF_INET6 ? kNfprotoIpv6 : kNfprotoIpv4;
     const pathtrace::NftChainModel* chain = nullptr;
-    for (uint8_t family : {kNfprotoIpv4, kNfprotoIpv6}) {
-      if (tracer_->ruleset()->Chain(family, "nat", "DOCKER", &chain).ok() ||
-          tracer_->ruleset()
-              ->Chain(family, "docker-bridges", "nat-prerouting-and-output", &chain)
-              .ok()) {
-        return true;
-      }
-    }
-    return false;
+    return tracer_->ruleset()->Chain(nfproto, "nat", "DOCKER", &chain).ok() ||
+           tracer_->ruleset()
+               ->Chain(nfproto, "docker-bridges", "nat-prerouting-and-output", &chain)
+               .ok();
   }
 
   static void Emit(const std::vector<PortPlan>& plans,

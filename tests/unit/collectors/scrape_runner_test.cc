@@ -159,7 +159,7 @@ class GatherFact : public Collector {
  public:
   Status Collect(const ScrapeContext& ctx, std::vector<prometheus::MetricFamily>*) override {
     std::this_thread::sleep_for(milliseconds(50));
-    if (ctx.facts != nullptr) ctx.facts->SetNetfilter(NetfilterFacts{.nat_docker_present = true});
+    if (ctx.facts != nullptr) ctx.facts->SetNetfilter(NetfilterFacts{{"ipv4"}});
     return Status::Ok();
   }
 };
@@ -169,7 +169,9 @@ class JudgeFact : public Collector {
   Status Collect(const ScrapeContext& ctx, std::vector<prometheus::MetricFamily>* out) override {
     auto f = MakeFamily("judged", "h", MetricType::Gauge);
     const auto facts = ctx.facts->Snapshot();
-    AddSample(&f, {}, facts.netfilter ? (facts.netfilter->nat_docker_present ? 1 : 0) : -1);
+    AddSample(
+        &f, {},
+        facts.netfilter ? static_cast<double>(facts.netfilter->nat_docker_families.size()) : -1);
     out->push_back(std::move(f));
     return Status::Ok();
   }

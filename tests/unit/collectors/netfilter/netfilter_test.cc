@@ -294,7 +294,8 @@ TEST(NfDockerTest, Docker29TableAndBackendSwitch) {
       << "nat DOCKER is no longer expected once dockerd writes its own table";
   ASSERT_EQ(native.ports.size(), 1u);
   EXPECT_EQ(native.ports[0].mapping.host_port, 5000);
-  EXPECT_TRUE(NetfilterFactsOf(native).nat_docker_present);
+  EXPECT_EQ(NetfilterFactsOf(native).nat_docker_families, std::set<std::string>{"ipv4"})
+      << "an IPv6 packet meets no Docker nat chain here";
 }
 
 TEST(NfDockerTest, NoDockerNoSeries) {

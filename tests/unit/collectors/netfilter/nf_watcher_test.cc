@@ -69,6 +69,23 @@ TEST(NfWatcherTest, ChainFlushCountsEachWatchedChainOnce) {
   EXPECT_EQ(s.last_change_seconds, 1000);
 }
 
+TEST(NfWatcherTest, BaseChainDeletionWithoutItsHookCounts) {
+  // `nft flush ruleset`, or iptables-restore replacing nat: the kernel's
+  // DELCHAIN of a base chain may come without NFTA_CHAIN_HOOK.
+  NetfilterEventState state;
+  state.Seed(LabChains());
+  NftMessages msgs;
+  msgs.deleted_chains = {Chain("nat", "PREROUTING"), Chain("filter", "FORWARD"),
+                         Chain("nat", "POSTROUTING")};
+  state.OnMessages(msgs, 1000);
+  const NetfilterEventSnapshot& s = state.snapshot();
+  EXPECT_EQ(s.deletions.at({"ipv4", "nat", "PREROUTING"}), 1u);
+  EXPECT_EQ(s.deletions.at({"ipv4", "filter", "FORWARD"}), 1u);
+  EXPECT_EQ(s.deletions.count({"ipv4", "nat", "POSTROUTING"}), 0u) << "never watched";
+  state.OnMessages(msgs, 1001);
+  EXPECT_EQ(s.deletions.at({"ipv4", "nat", "PREROUTING"}), 1u) << "already gone: not again";
+}
+
 TEST(NfWatcherTest, FlushKeepingTheChainCountsEachRule) {
   // The kernel notifies a flush (DELRULE without a handle) rule by rule.
   const NftMessages msgs = LoadEvents("events_nat_docker_flush_rules.hex");

@@ -35,13 +35,14 @@ class UplinksTest : public ::testing::Test {
                     LinkOf(7, "eth2", 0),
                     LinkOf(8, "ens4", IFF_UP, "", 9),
                     LinkOf(9, "bridge1", IFF_UP, "bridge"),
-                    LinkOf(10, "veth9", IFF_UP, "veth", 9)};
-    k_.addr_dump = {
-        AddressOf(1, "127.0.0.1", 8),      AddressOf(2, "198.51.100.1", 24),
-        AddressOf(3, "10.9.0.1", 24),      AddressOf(3, "10.9.0.2", 24, IFA_F_SECONDARY),
-        AddressOf(4, "172.17.0.1", 16),    AddressOf(5, "172.18.0.1", 16),
-        AddressOf(7, "192.0.2.1", 24),     AddressOf(9, "192.0.2.129", 25),
-        AddressOf(2, "2001:db8:1::1", 64), AddressOf(2, "fe80::1", 64)};
+                    LinkOf(10, "veth9", IFF_UP, "veth", 9),
+                    LinkOf(11, "veth0", IFF_UP, "veth")};
+    k_.addr_dump = {AddressOf(1, "127.0.0.1", 8),    AddressOf(2, "198.51.100.1", 24),
+                    AddressOf(3, "10.9.0.1", 24),    AddressOf(3, "10.9.0.2", 24, IFA_F_SECONDARY),
+                    AddressOf(4, "172.17.0.1", 16),  AddressOf(5, "172.18.0.1", 16),
+                    AddressOf(7, "192.0.2.1", 24),   AddressOf(9, "192.0.2.129", 25),
+                    AddressOf(11, "100.64.0.1", 24), AddressOf(2, "2001:db8:1::1", 64),
+                    AddressOf(2, "fe80::1", 64)};
     k_.addr_dump[0].scope = RT_SCOPE_HOST;
     k_.addr_dump.back().scope = RT_SCOPE_LINK;
     k_.route = [](const RouteQuery& q) {
@@ -49,6 +50,8 @@ class UplinksTest : public ::testing::Test {
       a.type = RTN_UNICAST;
       a.oif = 2;  // the default route
       if (q.dst.family == AF_INET && q.dst.bytes[0] == 10 && q.dst.bytes[1] == 9) a.oif = 3;
+      if (q.dst == *ParseAddr("198.51.100.9")) a.oif = 3;  // an asymmetric host route
+      if (q.dst.family == AF_INET && q.dst.bytes[0] == 100) a.oif = 11;
       return a;
     };
   }
@@ -58,11 +61,12 @@ class UplinksTest : public ::testing::Test {
 TEST_F(UplinksTest, InterfacesOfTheOutsideOnly) {
   std::vector<Uplink> u;
   ASSERT_TRUE(FindUplinks(&k_, AF_INET, {}, &u).ok());
-  ASSERT_EQ(u.size(), 2u);
+  ASSERT_EQ(u.size(), 3u);
   EXPECT_EQ(u[0].link.name, "eth0");
   EXPECT_EQ(AddrString(u[0].addr), "198.51.100.1");
   EXPECT_EQ(u[1].link.name, "eth1");
   EXPECT_EQ(AddrString(u[1].addr), "10.9.0.1") << "the primary, not the secondary";
+  EXPECT_EQ(u[2].link.name, "veth0") << "a veth of its own (LXC, kind) is a way in";
   // Not bridge1: a bridge with veth ports is a container network, whatever its name.
 
   ASSERT_TRUE(FindUplinks(&k_, AF_INET6, {}, &u).ok());
@@ -77,7 +81,7 @@ TEST_F(UplinksTest, InterfacesOfTheOutsideOnly) {
 TEST_F(UplinksTest, DefaultClients) {
   std::vector<TraceOrigin> o;
   std::vector<std::string> skipped;
-  ASSERT_TRUE(FindOrigins(&k_, AF_INET, {}, {}, &o, &skipped).ok());
+  ASSERT_TRUE(FindOrigins(&k_, AF_INET, {"eth0", "eth1"}, {}, &o, &skipped).ok());
   ASSERT_EQ(o.size(), 2u);
   EXPECT_EQ(AddrString(o[0].client), "203.0.113.7") << "eth0 holds the default route";
   EXPECT_EQ(AddrString(o[1].client), "10.9.0.3")
@@ -90,13 +94,16 @@ TEST_F(UplinksTest, DefaultClients) {
 TEST_F(UplinksTest, ConfiguredSourcesArriveWhereTheyRouteBack) {
   std::vector<TraceOrigin> o;
   std::vector<std::string> skipped;
-  ASSERT_TRUE(
-      FindOrigins(&k_, AF_INET, {}, {"10.9.0.77", "192.0.2.200", "2001:db8::9"}, &o, &skipped)
-          .ok());
-  ASSERT_EQ(o.size(), 4u) << "two defaults and two IPv4 sources";
+  ASSERT_TRUE(FindOrigins(&k_, AF_INET, {"eth0", "eth1"},
+                          {"10.9.0.77", "192.0.2.200", "2001:db8::9", "198.51.100.9", "10.9.0.3"},
+                          &o, &skipped)
+                  .ok());
+  ASSERT_EQ(o.size(), 5u) << "two defaults and three IPv4 sources; 10.9.0.3 is a default";
   EXPECT_EQ(o[2].uplink.link.name, "eth1");
   EXPECT_EQ(AddrString(o[2].client), "10.9.0.77");
-  EXPECT_EQ(o[3].uplink.link.name, "eth0");
+  EXPECT_EQ(o[3].uplink.link.name, "eth0") << "routed back through eth0";
+  EXPECT_EQ(o[4].uplink.link.name, "eth0")
+      << "198.51.100.9 is on eth0's subnet: it arrives there, whatever the route back";
 }
 
 TEST_F(UplinksTest, NarrowSubnets) {

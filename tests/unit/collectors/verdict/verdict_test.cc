@@ -97,7 +97,9 @@ class VerdictCollectorTest : public ::testing::Test {
   // One scrape: series as "name label-values..." -> value.
   std::map<std::string, double> Scrape(bool nat_docker_present = true) {
     HostFacts facts;
-    facts.SetNetfilter(NetfilterFacts{nat_docker_present});
+    NetfilterFacts nf;
+    if (nat_docker_present) nf.nat_docker_families = {"ipv4"};
+    facts.SetNetfilter(nf);
     facts.Seal();
     std::stop_source stop;
     ScrapeContext ctx{options_.paths, Clock::now() + std::chrono::seconds(5), stop.get_token(),
@@ -200,6 +202,18 @@ TEST_F(VerdictCollectorTest, LoopbackOnlyPortsAreNotJudged) {
       {NfPortMapping{"tcp", "127.0.0.1", 6000, "172.17.0.3", 80}});
   auto got = Scrape();
   for (const auto& [k, v] : got) EXPECT_EQ(k.find("host_port=6000"), std::string::npos) << k;
+}
+
+TEST_F(VerdictCollectorTest, NoUplinkIsUnknownNotSilence) {
+  kernel_->addr_dump.erase(kernel_->addr_dump.begin() + 1);  // eth0 loses its address
+  auto got = Scrape();
+  EXPECT_EQ(got.count(kPredicted), 0u);
+  bool unknown = false;
+  for (const auto& [k, v] : got) {
+    unknown = unknown || (k.starts_with("portmap_published_port_prediction_unknown_info proto=tcp "
+                                        "host_port=5000 family= interface= reason=no uplink"));
+  }
+  EXPECT_TRUE(unknown);
 }
 
 TEST_F(VerdictCollectorTest, TracesAreCachedUntilSomethingChanges) {
