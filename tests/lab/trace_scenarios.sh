@@ -12,6 +12,17 @@
 #                               address: the host's listener relayed it)
 #   want_stop "[BACKEND] FAMILY TABLE CHAIN [policy]"
 #                               where the trace must say it stopped
+#   want_cause CAUSE [CAUSE2]   a blocked path (refused, unreachable, timeout):
+#                               the causes the verdict must name for it, as an
+#                               SRE would (collectors/verdict/causes.h; the cause
+#                               labels of the client's
+#                               portmap_published_port_blocked_info series).
+#                               Required on every blocked scenario whose target
+#                               is a published port (the uplink address); the
+#                               lab's exporter has remembered 5000's DNAT since
+#                               its first scrape, so a port not DNATed and
+#                               stopped on the host adds docker_chain_missing
+#                               (no nat DOCKER) or dnat_rule_missing
 #   want_trace OUTCOME WHY      the trace's answer differs from the kernel's, by
 #                               design (WHY: what the trace cannot see)
 #   target HOST:PORT            what the client connects to (default the uplink
@@ -53,11 +64,13 @@ sc_docker20_nft_nat_docker_flushed_proxy() {
 sc_docker20_nft_nat_docker_flushed_no_listener() {
   # userland-proxy off: nothing on the host's port, its stack answers RST.
   want refused
+  want_cause dnat_rule_missing
   docker20_save | ipt_restore iptables-nft
   ipt iptables-nft -t nat -F DOCKER
 }
 sc_docker20_nft_filter_docker_flushed() {
   want timeout
+  want_cause forward_policy_drop
   want_stop "nf_tables ip filter FORWARD policy"
   docker20_save | ipt_restore iptables-nft
   ipt iptables-nft -t filter -F DOCKER
@@ -65,6 +78,7 @@ sc_docker20_nft_filter_docker_flushed() {
 }
 sc_docker20_nft_forward_flushed_policy_drop() {
   want timeout
+  want_cause forward_policy_drop
   want_stop "nf_tables ip filter FORWARD policy"
   docker20_save | ipt_restore iptables-nft
   ipt iptables-nft -t filter -F FORWARD
@@ -80,13 +94,17 @@ sc_docker20_nft_forward_policy_accept_no_docker_filter() {
 sc_docker20_nft_closed_container_port() {
   # -p 5000:5001 with nothing on 5001 in the container: its RST.
   want refused
+  want_cause no_listener
   docker20_save "$P" 5001 | ipt_restore iptables-nft
   host_listener any
 }
 sc_docker20_nft_published_on_loopback() {
   # -p 127.0.0.1:5000:5000: the DNAT wants daddr 127.0.0.1, the proxy listens
-  # there only; the uplink address has no listener.
+  # there only; the uplink address has no listener.  The verdict judges the
+  # uplink address because the exporter remembers 5000 on 0.0.0.0: nat DOCKER
+  # is there without a DNAT for it.
   want refused
+  want_cause dnat_rule_missing
   docker20_save "$P" "$P" tcp 127.0.0.1 | ipt_restore iptables-nft
   host_listener loopback
 }
@@ -106,6 +124,7 @@ sc_docker20_nft_docker_user_drop_ctorigdstport() {
   # Docker's documented way to match the host port: the conntrack original.
   target "$H:8080"
   want timeout
+  want_cause docker_user_drop
   want_stop "nf_tables ip filter DOCKER-USER"
   docker20_save 8080 "$P" | ipt_restore iptables-nft
   ipt iptables-nft -I DOCKER-USER -p tcp -m conntrack --ctorigdstport 8080 -j DROP
@@ -122,6 +141,7 @@ sc_docker20_nft_direct_routed_access() {
 # --- DOCKER-USER, REJECT flavours ---------------------------------------------------
 sc_docker20_nft_docker_user_drop() {
   want timeout
+  want_cause docker_user_drop
   want_stop "nf_tables ip filter DOCKER-USER"
   docker20_save | ipt_restore iptables-nft
   ipt iptables-nft -I DOCKER-USER -i eth0 -j DROP
@@ -130,6 +150,7 @@ sc_docker20_nft_docker_user_drop() {
 sc_docker20_nft_docker_user_accept_source_then_drop() {
   # The SYN is accepted, but the SYN-ACK (source the container) meets the DROP.
   want timeout
+  want_cause docker_user_drop
   want_stop "nf_tables ip filter DOCKER-USER"
   docker20_save | ipt_restore iptables-nft
   ipt iptables-nft -I DOCKER-USER 1 -s "$UPLINK_OUT_IP" -j ACCEPT
@@ -144,6 +165,7 @@ sc_docker20_nft_docker_user_established_accept_source_then_drop() {
 }
 sc_docker20_nft_docker_user_reject_tcp_reset() {
   want refused
+  want_cause docker_user_drop
   want_stop "nf_tables ip filter DOCKER-USER"
   docker20_save | ipt_restore iptables-nft
   ipt iptables-nft -I DOCKER-USER -p tcp --dport "$P" -j REJECT --reject-with tcp-reset
@@ -151,12 +173,14 @@ sc_docker20_nft_docker_user_reject_tcp_reset() {
 sc_docker20_nft_docker_user_reject_default() {
   # REJECT's default is icmp-port-unreachable: ECONNREFUSED.
   want refused
+  want_cause docker_user_drop
   want_stop "nf_tables ip filter DOCKER-USER"
   docker20_save | ipt_restore iptables-nft
   ipt iptables-nft -I DOCKER-USER -p tcp --dport "$P" -j REJECT
 }
 sc_docker20_nft_docker_user_reject_host_prohibited() {
   want unreachable
+  want_cause docker_user_drop
   want_stop "nf_tables ip filter DOCKER-USER"
   docker20_save | ipt_restore iptables-nft
   ipt iptables-nft -I DOCKER-USER -p tcp --dport "$P" -j REJECT --reject-with icmp-host-prohibited
@@ -164,6 +188,7 @@ sc_docker20_nft_docker_user_reject_host_prohibited() {
 sc_docker20_nft_docker_user_reject_net_unreachable() {
   # A soft error for an established socket, but it ends a connect in SYN_SENT.
   want unreachable
+  want_cause docker_user_drop
   want_stop "nf_tables ip filter DOCKER-USER"
   docker20_save | ipt_restore iptables-nft
   ipt iptables-nft -I DOCKER-USER -p tcp --dport "$P" -j REJECT --reject-with icmp-net-unreachable
@@ -172,6 +197,7 @@ sc_docker20_nft_docker_user_reject_net_unreachable() {
 # --- raw, mangle, marks -----------------------------------------------------------
 sc_docker20_nft_raw_prerouting_drop() {
   want timeout
+  want_cause raw_drop
   want_stop "nf_tables ip raw PREROUTING"
   docker20_save | ipt_restore iptables-nft
   ipt iptables-nft -t raw -A PREROUTING -i eth0 -p tcp --dport "$P" -j DROP
@@ -179,6 +205,7 @@ sc_docker20_nft_raw_prerouting_drop() {
 }
 sc_docker20_nft_mangle_mark_then_docker_user_drop() {
   want timeout
+  want_cause docker_user_drop
   want_stop "nf_tables ip filter DOCKER-USER"
   docker20_save | ipt_restore iptables-nft
   ipt iptables-nft -t mangle -A PREROUTING -i eth0 -p tcp --dport "$P" -j MARK --set-mark 0x1
@@ -201,6 +228,7 @@ sc_docker20_nft_ip_forward_off() {
   # The route lookup refuses to forward; ip_error sends nothing for a
   # non-forwarding input device: silence.
   want timeout
+  want_cause ip_forward_disabled
   docker20_save | ipt_restore iptables-nft
   host_listener any
   host_sysctl net.ipv4.ip_forward=0
@@ -215,6 +243,7 @@ sc_docker20_nft_ip_forward_off_dnat_flushed_proxy() {
 sc_docker20_nft_uplink_forwarding_off() {
   # IPv4 checks the input device's forwarding only.
   want timeout
+  want_cause ip_forward_disabled
   docker20_save | ipt_restore iptables-nft
   host_sysctl net.ipv4.conf.eth0.forwarding=0
 }
@@ -222,6 +251,7 @@ sc_docker20_nft_bridge_forwarding_off() {
   # The SYN goes out docker0 fine; the SYN-ACK comes in on docker0, which does
   # not forward: the reply dies.
   want timeout
+  want_cause ip_forward_disabled
   docker20_save | ipt_restore iptables-nft
   host_sysctl "net.ipv4.conf.$BRIDGE.forwarding=0"
 }
@@ -229,6 +259,7 @@ sc_rp_filter_strict_asymmetric_route() {
   # The host routes the client's address out eth1, not eth0 where the SYN
   # arrived: strict rp_filter drops the SYN.
   want timeout
+  want_cause rp_filter
   docker20_save | ipt_restore iptables-nft
   asymmetric_route_to_client
   host_sysctl net.ipv4.conf.eth0.rp_filter=1
@@ -250,6 +281,7 @@ sc_rp_filter_off_asymmetric_route() {
 # --- local delivery -----------------------------------------------------------------
 sc_host_empty_ruleset_no_listener() {
   want refused
+  want_cause docker_chain_missing
 }
 sc_host_empty_ruleset_listener() {
   want connected proxy
@@ -270,23 +302,27 @@ sc_docker20_legacy_nat_docker_flushed_proxy() {
 }
 sc_docker20_legacy_nat_docker_flushed_no_listener() {
   want refused
+  want_cause dnat_rule_missing
   docker20_save | ipt_restore iptables-legacy
   ipt iptables-legacy -t nat -F DOCKER
 }
 sc_docker20_legacy_filter_docker_flushed() {
   want timeout
+  want_cause forward_policy_drop
   want_stop "x_tables ip filter FORWARD policy"
   docker20_save | ipt_restore iptables-legacy
   ipt iptables-legacy -t filter -F DOCKER
 }
 sc_docker20_legacy_docker_user_drop() {
   want timeout
+  want_cause docker_user_drop
   want_stop "x_tables ip filter DOCKER-USER"
   docker20_save | ipt_restore iptables-legacy
   ipt iptables-legacy -I DOCKER-USER -i eth0 -j DROP
 }
 sc_docker20_legacy_mangle_prerouting_drop() {
   want timeout
+  want_cause foreign_rule_drop
   want_stop "x_tables ip mangle PREROUTING"
   docker20_save | ipt_restore iptables-legacy
   ipt iptables-legacy -t mangle -A PREROUTING -p tcp --dport "$P" -j DROP
@@ -294,6 +330,7 @@ sc_docker20_legacy_mangle_prerouting_drop() {
 sc_docker20_legacy_docker_user_goto_return() {
   # -g: B's RETURN goes back past A to DOCKER-USER, whose next rule drops.
   want timeout
+  want_cause docker_user_drop
   want_stop "x_tables ip filter DOCKER-USER"
   docker20_save | ipt_restore iptables-legacy
   ipt iptables-legacy -N A
@@ -308,6 +345,7 @@ sc_legacy_and_nft_both_docker_nft_user_drop() {
   # Both backends hold Docker's rules (a switch of alternatives): the packet
   # crosses both FORWARD hooks and the nft one drops.
   want timeout
+  want_cause docker_user_drop
   want_stop "nf_tables ip filter DOCKER-USER"
   docker20_save | ipt_restore iptables-legacy
   docker20_save | ipt_restore iptables-nft
@@ -322,12 +360,14 @@ sc_docker28_nft_connected() {
 }
 sc_docker28_nft_docker_user_drop() {
   want timeout
+  want_cause docker_user_drop
   want_stop "nf_tables ip filter DOCKER-USER"
   docker28_save | ipt_restore iptables-nft
   ipt iptables-nft -A DOCKER-USER -i eth0 -p tcp --dport "$P" -j DROP
 }
 sc_docker28_nft_filter_docker_flushed() {
   want timeout
+  want_cause forward_policy_drop
   want_stop "nf_tables ip filter FORWARD policy"
   docker28_save | ipt_restore iptables-nft
   ipt iptables-nft -F DOCKER
@@ -348,7 +388,9 @@ sc_docker28_nft_direct_routed_access() {
   client_route_to_bridge
 }
 sc_docker28_nft_published_on_loopback() {
+  # As for 20.10; the raw drop is for 127.0.0.1 only.
   want refused
+  want_cause dnat_rule_missing
   docker28_save "$P" "$P" tcp 127.0.0.1 | ipt_restore iptables-nft
   host_listener loopback
 }
@@ -373,11 +415,13 @@ sc_docker29_connected() {
 }
 sc_docker29_ip_forward_off() {
   want timeout
+  want_cause ip_forward_disabled
   docker29_nft | nft_load
   host_sysctl net.ipv4.ip_forward=0
 }
 sc_docker29_port_accept_missing() {
   want timeout
+  want_cause docker_rule_drop
   want_stop "nf_tables ip docker-bridges filter-forward-in__$BRIDGE"
   docker29_nft "$P" "$P" tcp no | nft_load
 }
@@ -392,11 +436,13 @@ sc_docker29_iptables_forward_drop_left_behind() {
   # An iptables-nft FORWARD policy DROP from before the switch to nftables:
   # its own base chain, its own verdict.
   want timeout
+  want_cause forward_policy_drop
   want_stop "nf_tables ip filter FORWARD policy"
   docker29_nft | nft_load
   ipt iptables-nft -P FORWARD DROP
 }
 sc_docker29_closed_container_port() {
   want refused
+  want_cause no_listener
   docker29_nft "$P" 5001 | nft_load
 }

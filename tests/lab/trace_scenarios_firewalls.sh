@@ -7,6 +7,7 @@
 # --- foreign nftables tables ------------------------------------------------------------
 sc_inet_filter_forward_drop() {
   want timeout
+  want_cause foreign_rule_drop
   want_stop "nf_tables inet filter forward policy"
   docker20_save | ipt_restore iptables-nft
   host_listener any
@@ -47,6 +48,7 @@ EOF
 sc_inet_filter_forward_drop_port_exception_no_established() {
   # The SYN passes on its port; the SYN-ACK (sport 5000) meets the policy.
   want timeout
+  want_cause foreign_rule_drop
   want_stop "nf_tables inet filter forward policy"
   docker20_save | ipt_restore iptables-nft
   nft_load <<EOF
@@ -68,6 +70,7 @@ EOF
 }
 sc_inet_filter_input_drop_host_listener() {
   want timeout
+  want_cause docker_chain_missing foreign_rule_drop
   want_stop "nf_tables inet filter input policy"
   host_listener any
   nft_load <<'EOF'
@@ -80,6 +83,7 @@ EOF
 # --- sets, maps, jumps --------------------------------------------------------------------
 sc_nft_named_interval_set_drop() {
   want timeout
+  want_cause foreign_rule_drop
   want_stop "nf_tables inet filter forward"
   docker20_save | ipt_restore iptables-nft
   nft_load <<'EOF'
@@ -105,6 +109,7 @@ EOF
 }
 sc_nft_concat_set_element_missing() {
   want timeout
+  want_cause foreign_rule_drop
   want_stop "nf_tables inet filter forward policy"
   docker20_save | ipt_restore iptables-nft
   nft_load <<EOF
@@ -120,6 +125,7 @@ EOF
 }
 sc_nft_concat_interval_set_drop() {
   want timeout
+  want_cause foreign_rule_drop
   want_stop "nf_tables inet filter forward"
   docker20_save | ipt_restore iptables-nft
   nft_load <<'EOF'
@@ -131,6 +137,7 @@ EOF
 }
 sc_nft_anonymous_set_reject_tcp_reset() {
   want refused
+  want_cause foreign_rule_drop
   want_stop "nf_tables inet filter forward"
   docker20_save | ipt_restore iptables-nft
   nft_load <<'EOF'
@@ -141,6 +148,7 @@ EOF
 }
 sc_nft_anonymous_vmap_jump_reject_prohibited() {
   want unreachable
+  want_cause foreign_rule_drop
   want_stop "nf_tables inet filter from_uplink"
   docker20_save | ipt_restore iptables-nft
   nft_load <<EOF
@@ -155,6 +163,7 @@ EOF
 }
 sc_nft_named_vmap_goto_drop() {
   want timeout
+  want_cause foreign_rule_drop
   want_stop "nf_tables inet filter uplink_in"
   docker20_save | ipt_restore iptables-nft
   nft_load <<EOF
@@ -169,6 +178,7 @@ sc_nft_jump_goto_return() {
   # level2 was entered by goto: its return resumes forward after `jump level1`,
   # not level1 (whose accept is never reached), and forward drops.
   want timeout
+  want_cause foreign_rule_drop
   want_stop "nf_tables inet nest forward"
   docker20_save | ipt_restore iptables-nft
   nft_load <<EOF
@@ -190,6 +200,7 @@ sc_ufw_docker20_published_bypasses_ufw() {
 }
 sc_ufw_docker_after_rules_deny() {
   want timeout
+  want_cause foreign_rule_drop
   want_stop "nf_tables ip filter ufw-docker-logging-deny"
   ufw_save | ipt_restore iptables-nft
   ufw_docker_save | ipt_restore iptables-nft --noflush
@@ -202,7 +213,10 @@ sc_ufw_docker_route_allow() {
   docker20_save | as_inserted keep-docker-user | ipt_restore iptables-nft --noflush
 }
 sc_ufw_deny_incoming_host_listener() {
+  # No Docker rules: the SYN is the host's, and ufw's INPUT policy (not the
+  # FORWARD one) drops it.
   want timeout
+  want_cause docker_chain_missing foreign_rule_drop
   want_stop "nf_tables ip filter INPUT policy"
   ufw_save | ipt_restore iptables-nft
   host_listener any
@@ -217,6 +231,7 @@ sc_udp_docker20_nft_delivered() {
 sc_udp_docker20_nft_docker_user_drop() {
   proto udp
   want timeout
+  want_cause docker_user_drop
   want_stop "nf_tables ip filter DOCKER-USER"
   docker20_save "$P" "$P" "tcp udp" | ipt_restore iptables-nft
   ipt iptables-nft -I DOCKER-USER -p udp -j DROP
@@ -226,11 +241,13 @@ sc_udp_docker20_nft_closed_container_port() {
   # connected socket, "unreachable" in the UDP vocabulary.
   proto udp
   want unreachable
+  want_cause no_listener
   docker20_save "$P" 5001 "tcp udp" | ipt_restore iptables-nft
 }
 sc_udp_host_no_listener() {
   proto udp
   want unreachable
+  want_cause docker_chain_missing
 }
 sc_udp_docker29_delivered() {
   proto udp
@@ -240,6 +257,7 @@ sc_udp_docker29_delivered() {
 sc_udp_inet_filter_forward_drop() {
   proto udp
   want timeout
+  want_cause foreign_rule_drop
   want_stop "nf_tables inet filter forward policy"
   docker29_nft "$P" "$P" "tcp udp" | nft_load
   nft_load <<'EOF'
@@ -256,6 +274,7 @@ EOF
 sc_firewalld_nft_start_wipes_docker() {
   # The SYN is for the host; zone public rejects with icmpx admin-prohibited.
   want unreachable
+  want_cause docker_chain_missing firewalld_port_closed
   want_stop "nf_tables inet firewalld filter_IN_public"
   docker20_save | ipt_restore iptables-nft
   host_listener any
@@ -270,6 +289,7 @@ sc_firewalld_nft_port_open_proxy() {
 }
 sc_firewalld_nft_rich_rule_reject_proxy() {
   want refused
+  want_cause docker_chain_missing firewalld_port_closed
   want_stop "nf_tables inet firewalld filter_IN_public_deny"
   host_listener any
   fw_start nftables
@@ -328,6 +348,7 @@ sc_firewalld_nft_docker29_docker_zone() {
 }
 sc_firewalld_iptables_start_wipes_docker() {
   want refused
+  want_cause docker_chain_missing firewalld_port_closed
   docker20_save | ipt_restore iptables-nft
   host_listener any
   fw_start iptables

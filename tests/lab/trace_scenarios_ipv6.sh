@@ -28,6 +28,7 @@ sc_ipv6_docker_nft_forwarding_off() {
   # ip6_forward drops what it may not forward without a word: silence.
   family 6
   want timeout
+  want_cause ip_forward_disabled
   docker20_save6 | ipt_restore ip6tables-nft
   host_sysctl net.ipv6.conf.all.forwarding=0
 }
@@ -51,6 +52,7 @@ sc_ipv6_docker_nft_force_forwarding_uplink_only() {
   family 6
   need_force_forwarding
   want timeout
+  want_cause ip_forward_disabled
   docker20_save6 | ipt_restore ip6tables-nft
   host_sysctl net.ipv6.conf.all.forwarding=0
   host_sysctl net.ipv6.conf.eth0.force_forwarding=1
@@ -67,6 +69,7 @@ sc_ipv6_docker_nft_force_forwarding_both() {
 sc_ipv6_docker_nft_filter_docker_flushed() {
   family 6
   want timeout
+  want_cause forward_policy_drop
   want_stop "nf_tables ip6 filter FORWARD policy"
   docker20_save6 | ipt_restore ip6tables-nft
   ipt ip6tables-nft -t filter -F DOCKER
@@ -74,6 +77,7 @@ sc_ipv6_docker_nft_filter_docker_flushed() {
 sc_ipv6_docker_nft_docker_user_drop() {
   family 6
   want timeout
+  want_cause docker_user_drop
   want_stop "nf_tables ip6 filter DOCKER-USER"
   docker20_save6 | ipt_restore ip6tables-nft
   ipt ip6tables-nft -I DOCKER-USER -i eth0 -j DROP
@@ -82,6 +86,7 @@ sc_ipv6_docker_nft_docker_user_reject_default() {
   # ip6tables' REJECT default is icmp6-port-unreachable: ECONNREFUSED.
   family 6
   want refused
+  want_cause docker_user_drop
   want_stop "nf_tables ip6 filter DOCKER-USER"
   docker20_save6 | ipt_restore ip6tables-nft
   ipt ip6tables-nft -I DOCKER-USER -p tcp --dport "$P" -j REJECT
@@ -89,6 +94,7 @@ sc_ipv6_docker_nft_docker_user_reject_default() {
 sc_ipv6_docker_nft_docker_user_reject_addr_unreachable() {
   family 6
   want unreachable
+  want_cause docker_user_drop
   want_stop "nf_tables ip6 filter DOCKER-USER"
   docker20_save6 | ipt_restore ip6tables-nft
   ipt ip6tables-nft -I DOCKER-USER -p tcp --dport "$P" -j REJECT --reject-with icmp6-addr-unreachable
@@ -100,6 +106,7 @@ sc_ipv6_docker_nft_docker_user_reject_adm_prohibited() {
   # unreachable and checks the trace's errno is EACCES.
   family 6
   want unreachable
+  want_cause docker_user_drop
   want_stop "nf_tables ip6 filter DOCKER-USER"
   docker20_save6 | ipt_restore ip6tables-nft
   ipt ip6tables-nft -I DOCKER-USER -p tcp --dport "$P" -j REJECT --reject-with icmp6-adm-prohibited
@@ -118,6 +125,7 @@ sc_ipv6_ipv4_docker_user_drop_misses() {
 sc_ipv6_inet_filter_forward_drop() {
   family 6
   want timeout
+  want_cause foreign_rule_drop
   want_stop "nf_tables inet filter forward policy"
   docker20_save6 | ipt_restore ip6tables-nft
   nft_load <<'EOF'
@@ -131,6 +139,7 @@ sc_ipv6_inet_filter_reject_icmpx_admin_prohibited() {
   # prohibited: EACCES, as above.
   family 6
   want unreachable
+  want_cause foreign_rule_drop
   want_stop "nf_tables inet filter forward"
   docker20_save6 | ipt_restore ip6tables-nft
   nft_load <<EOF
@@ -152,15 +161,27 @@ EOF
 }
 
 # --- local delivery -----------------------------------------------------------------------
+sc_ipv6_docker_nft_nat_docker_flushed() {
+  # ip6 nat DOCKER is there but empty: the SYN is the host's own, and nothing
+  # listens on IPv6 (no proxy).  The IPv6 chain lacks the DNAT rule; there is
+  # no IPv4 nat DOCKER in this scenario.
+  family 6
+  want refused
+  want_cause dnat_rule_missing
+  docker20_save6 | ipt_restore ip6tables-nft
+  ipt ip6tables-nft -t nat -F DOCKER
+}
 sc_ipv6_host_no_listener() {
   family 6
   want refused
+  want_cause docker_chain_missing
 }
 sc_ipv6_host_ipv4_listener_only() {
   # A listener on 0.0.0.0:5000 takes IPv4 only: the host's stack resets an
   # IPv6 SYN to that port.
   family 6
   want refused
+  want_cause docker_chain_missing
   host_listener any
 }
 
@@ -173,14 +194,18 @@ sc_ipv6_docker29_connected() {
 sc_ipv6_docker29_port_accept_missing() {
   family 6
   want timeout
+  want_cause docker_rule_drop
   want_stop "nf_tables ip6 docker-bridges filter-forward-in__$BRIDGE"
   docker29_nft6 "$P" "$P" tcp no | nft_load
 }
 sc_ipv6_docker29_ip_table_only() {
   # Docker's IPv4 table alone: nothing DNATs IPv6, the SYN is the host's own,
-  # and nothing listens on it.
+  # and nothing listens on it.  An IPv6 packet meets no Docker nat chain (the
+  # ip table's is IPv4's; the exporter remembers 5000's IPv6 DNAT): the chain
+  # is missing for this family.
   family 6
   want refused
+  want_cause docker_chain_missing
   docker29_nft | nft_load
 }
 

@@ -17,13 +17,26 @@
 #   5. its outcome against the truth, its exit status against its outcome, its
 #      path (forwarded or local) against the peer the container saw, and its
 #      stop against the deciding place; a mismatch prints both answers and the
-#      trace's `--format text`.
+#      trace's `--format text`;
+#   6. the verdict: one scrape of the exporter that runs in dockerhost for the
+#      whole run (`verdict: {interfaces: [eth0], ports: [5000/tcp, 5000/udp],
+#      sources: [the lab's client]}`,
+#      primed at the start with Docker's rules for 5000 in both families, so
+#      it remembers the port's DNAT, and checked to trace from the lab's
+#      client); for a target on the uplink address, the verdict for the
+#      scenario's family, proto, port and client (blocked: a blocked_info
+#      series names the client; unknown: an unknown_info series names the
+#      family on eth0; else reachable) against the truth (or the trace's
+#      by-design answer), its causes against want_cause, its outcome label
+#      against the truth, its rule against the deciding place and, for IPv4,
+#      portmap_published_port_reachable_predicted.
 # Without the trace command (the exporter knows no `trace`) or without an
 # exporter argument, only the truths run: the corpus is still checked.
 #
 # Usage: trace_test.sh [PATH/TO/portmap_exporter]
 # Environment: TRACE_ONLY=REGEX runs the scenarios whose names match;
-# TRACE_KEEP=1 keeps the work directory (logs, rulesets of failures);
+# TRACE_KEEP=1 keeps the work directory (logs, rulesets of failures, each
+# scenario's scrape as NAME.metrics);
 # TRACE_SHOW=1 prints every trace as text (what README shows).
 set -euo pipefail
 
@@ -162,6 +175,7 @@ want() {
   SC_VIA=${2:-}
 }
 want_stop() { SC_STOP=$1; }
+want_cause() { SC_CAUSES="$*"; }
 want_trace() {
   SC_TRACE_WANT=$1
   SC_TRACE_WHY=$2
@@ -414,13 +428,219 @@ want_rc() {
   esac
 }
 
+# --- the verdict on /metrics -------------------------------------------------------------
+# One exporter in dockerhost for the whole run (the probe and firewalld
+# collectors off: the first dials out, the second talks to a system bus),
+# judging 5000/tcp and 5000/udp from eth0 whether or not a rule publishes them.
+# After each scenario's truth and trace, one scrape; the verdict for the
+# scenario's path (family, proto, port, client) is blocked when a
+# portmap_published_port_blocked_info series names the client, unknown when a
+# portmap_published_port_prediction_unknown_info series names the family on
+# eth0, else reachable; its causes are the blocked_info series' cause labels.
+# VERDICT_READ FILE PROTO PORT FAMILY CLIENT prints "state S", "causes C...",
+# "agg V" (reachable_predicted, "missing" when absent), "success V" (the
+# verdict collector's), "outcome O..." and "stop BACKEND FAMILY TABLE CHAIN
+# [policy]" (the client's blocked_info series' outcome and rule labels) and the
+# port's blocked_info/unknown_info lines as "series LINE"; VERDICT_READ FILE clients FAMILY prints the client label of
+# every blocked_info series of that family on eth0.
+# shellcheck disable=SC2016 # python
+VERDICT_READ='
+import re, sys
+pair = re.compile(r"(\w+)=\"((?:[^\"\\\\]|\\\\.)*)\"")
+def unescape(v):
+    return re.sub(r"\\\\(.)", lambda m: "\n" if m.group(1) == "n" else m.group(1), v)
+series = []
+for line in open(sys.argv[1]):
+    line = line.rstrip("\n")
+    if line.startswith("#") or "{" not in line:
+        continue
+    name, rest = line.split("{", 1)
+    labels, value = rest.rsplit("}", 1)
+    series.append((name, {k: unescape(v) for k, v in pair.findall(labels)}, value.strip(), line))
+BLOCKED, UNKNOWN = "portmap_published_port_blocked_info", "portmap_published_port_prediction_unknown_info"
+if sys.argv[2] == "clients":
+    for name, l, v, line in series:
+        if name == BLOCKED and l.get("family") == sys.argv[3] and l.get("interface") == "eth0":
+            print(l.get("client", ""), l.get("proto", ""), l.get("cause", ""))
+    sys.exit(0)
+proto, port, family, client = sys.argv[2:6]
+state, causes, agg, success, lines = "reachable", set(), "missing", "missing", []
+outcomes, stops = set(), set()
+for name, l, v, line in series:
+    if name == "portmap_scrape_collector_success" and l.get("collector") == "verdict":
+        success = v
+    if l.get("proto") != proto or l.get("host_port") != port:
+        continue
+    if name == "portmap_published_port_reachable_predicted":
+        agg = v
+    elif name == BLOCKED and l.get("family") == family and l.get("client") == client:
+        state = "blocked"
+        causes.add(l.get("cause", ""))
+        outcomes.add(l.get("outcome", ""))
+        if l.get("chain"):
+            stops.add(" ".join([l.get("backend", ""), l.get("table_family", ""), l.get("table", ""),
+                                l.get("chain", "")] + ([] if l.get("handle") else ["policy"])))
+        lines.append(line)
+    elif name == UNKNOWN and l.get("family") == family and l.get("interface") == "eth0":
+        if state != "blocked":
+            state = "unknown"
+        lines.append(line)
+print("state", state)
+print("causes", *sorted(causes))
+print("agg", agg)
+print("success", success)
+print("outcome", *sorted(outcomes))
+print("stop", "|".join(sorted(stops)))
+for line in lines:
+    print("series", line)
+'
+verdict_port="" # set by lab_start_exporter
+verdict_scrape() {
+  local start rc=0
+  start=$(lab_now_us)
+  ip netns exec "$NS_HOST" curl -sS --max-time 15 "http://127.0.0.1:$verdict_port/metrics" \
+    >"$work/metrics" 2>"$work/metrics.err" || rc=$?
+  scrape_ms=$((($(lab_now_us) - start) / 1000))
+  return "$rc"
+}
+if [[ $have_trace == yes ]]; then
+  cat >"$work/portmap.yml" <<'EOF'
+verdict:
+  interfaces: [eth0]
+  ports: ["5000/tcp", "5000/udp"]
+  # The lab's real client, also where the host routes its replies elsewhere
+  # (an asymmetric route: the default client then differs, rp_filter judges it).
+  sources: ["198.51.100.2", "2001:db8:100::2"]
+EOF
+  lab_start_exporter verdict "$work" "$exporter" -- --no-collector.probe \
+    --no-collector.firewalld --config.file="$work/portmap.yml"
+fi
+
+# verdict_prime: Docker's rules for 5000/tcp and 5000/udp in both families, each
+# family's DOCKER-USER dropping what comes in on eth0, and one scrape.  The
+# exporter remembers the ports' DNAT (and their 0.0.0.0 and :: host addresses)
+# from then on, so every scenario is judged the same way whichever ran before
+# it (TRACE_ONLY too): a port not DNATed and stopped on the host is
+# docker_chain_missing or dnat_rule_missing.  The blocked paths name the
+# verdict's default client on eth0, which must be the lab's outside address,
+# the client every scenario connects from.
+verdict_prime() {
+  docker20_save "$P" "$P" "tcp udp" | ipt_restore iptables-nft
+  ipt iptables-nft -I DOCKER-USER -i eth0 -j DROP
+  docker20_save6 "$P" "$P" "tcp udp" | ipt_restore ip6tables-nft
+  ipt ip6tables-nft -I DOCKER-USER -i eth0 -j DROP
+  undo lab_ipv6_down
+  lab_ipv6_up
+  host_sysctl net.ipv6.conf.all.forwarding=1
+  if ! verdict_scrape; then
+    sed 's/^/  exporter: /' "$work/verdict.stderr" >&2
+    lab_die "the first scrape of the verdict's exporter failed: $(cat "$work/metrics.err")"
+  fi
+  local family client proto got want
+  for family in ipv4 ipv6; do
+    client=$UPLINK_OUT_IP
+    [[ $family == ipv4 ]] || client=$UPLINK_OUT_IP6
+    for proto in tcp udp; do
+      got=$(python3 -c "$VERDICT_READ" "$work/metrics" clients "$family" | sort -u |
+        awk -v p="$proto" '$2 == p { print $1 "/" $3 }' | paste -sd' ')
+      want="$client/docker_user_drop"
+      if [[ $got == "$want" ]]; then
+        lab_ok "the verdict's client on eth0 ($family, $proto) is $client"
+      else
+        lab_not_ok "the verdict's blocked $family $proto paths on eth0 are '$got', want $want"
+        grep '^portmap_published_port_\(blocked_info\|prediction_unknown\)' "$work/metrics" |
+          sed 's/^/    /'
+        lab_die "the verdict does not trace from the lab's client: every verdict check would be wrong"
+      fi
+    done
+  done
+  trace_reset
+}
+
+# check_verdict NAME WHERE: the verdict for the scenario's path against the
+# kernel's truth (or, for a want_trace scenario, what the trace must say): its
+# state, its causes against want_cause, its outcome label against the truth,
+# the rule it names against WHERE (the deciding place, as for the trace) and,
+# for IPv4, reachable_predicted; sets verdict_col.
+verdict_state_of() {
+  case $1 in
+    connected | delivered) echo reachable ;;
+    refused | unreachable | timeout) echo blocked ;;
+    unknown) echo unknown ;;
+    *) echo "?" ;;
+  esac
+}
+check_verdict() {
+  local name=$1 where=$2 host=${SC_TARGET%:*} port=${SC_TARGET##*:} family=ipv4
+  host=${host#[}
+  host=${host%]}
+  [[ $SC_FROM != *:* ]] || family=ipv6
+  verdict_col="-"
+  if [[ $host != "$UPLINK_HOST_IP" && $host != "$UPLINK_HOST_IP6" ]]; then
+    echo "# $name: verdict: not a published-port path"
+    verdict_col="not a published-port path"
+    [[ -z $SC_CAUSES ]] || lab_not_ok "$name: want_cause on a path that is not a published port's"
+    return 0
+  fi
+  if ! verdict_scrape; then
+    lab_not_ok "$name: verdict: the scrape failed: $(cat "$work/metrics.err")"
+    verdict_col="scrape failed"
+    return 0
+  fi
+  local -a out=()
+  mapfile -t out < <(python3 -c "$VERDICT_READ" "$work/metrics" "$SC_PROTO" "$port" "$family" \
+    "$SC_FROM")
+  local state=${out[0]#state } causes=${out[1]#causes} agg=${out[2]#agg } success=${out[3]#success }
+  local outcome=${out[4]#outcome} vstop=${out[5]#stop}
+  causes=${causes# } outcome=${outcome# } vstop=${vstop# }
+  [[ ${TRACE_KEEP:-} != 1 ]] || cp "$work/metrics" "$work/$name.metrics"
+  local want expect=${SC_TRACE_WANT:-$truth} bad="" want_causes=""
+  want=$(verdict_state_of "$expect")
+  [[ -z $SC_CAUSES ]] || want_causes=$(tr ' ' '\n' <<<"$SC_CAUSES" | sort -u | paste -sd' ')
+  verdict_col=$state
+  [[ -z $causes ]] || verdict_col+=" ($causes)"
+  [[ $success == 1 ]] || bad+=" collector-success($success)"
+  [[ $state == "$want" ]] || bad+=" state(want $want)"
+  if [[ $want == blocked ]]; then
+    if [[ -z $SC_CAUSES ]]; then
+      bad+=" no-want_cause(a blocked scenario names the causes it expects)"
+    elif [[ $state == blocked && $causes != "$want_causes" ]]; then
+      bad+=" causes(want $want_causes)"
+    fi
+  elif [[ -n $SC_CAUSES ]]; then
+    bad+=" want_cause($SC_CAUSES, on a path the kernel does not block)"
+  fi
+  if [[ $want == blocked && $state == blocked && -z $SC_TRACE_WANT ]]; then
+    [[ $outcome == "$truth" ]] || bad+=" outcome($outcome)"
+    [[ -z $where ]] || stop_matches "$where" "$vstop" || bad+=" stop($vstop, want $where)"
+  fi
+  # IPv4 scenarios: eth0 has no IPv6 address, the port's only traced path is
+  # this one, and the aggregate must say the same.
+  if [[ $family == ipv4 ]]; then
+    local want_agg=missing
+    case $want in reachable) want_agg=1 ;; blocked) want_agg=0 ;; esac
+    [[ $agg == "$want_agg" ]] || bad+=" reachable_predicted($agg, want $want_agg)"
+  fi
+  local label="verdict $verdict_col for $SC_PROTO/$port from $SC_FROM ($scrape_ms ms scrape)"
+  if [[ -z $bad ]]; then
+    lab_ok "$name: $label"
+  else
+    lab_not_ok "$name:$bad: $label; kernel says $truth${SC_TRACE_WANT:+, trace by design $SC_TRACE_WANT}"
+    local line
+    for line in "${out[@]:6}"; do echo "    ${line#series }"; done
+    grep "^portmap_published_port_reachable_predicted{.*host_port=\"$port\"" "$work/metrics" |
+      sed 's/^/    /' || true
+    show_trace_text "$SC_PROTO" "$SC_TARGET"
+  fi
+}
+
 # --- the run ---------------------------------------------------------------------------------
 table=()
 run_scenario() {
   local name=$1 t0 t1 t2 rc=0
   SC_WANT="" SC_VIA="" SC_STOP="" SC_TARGET="$UPLINK_HOST_IP:$REGISTRY_PORT" SC_PROTO=tcp
   SC_FROM=$UPLINK_OUT_IP
-  SC_LISTENER=none SC_SKIP="" SC_TRACE_WANT="" SC_TRACE_WHY="" kstop=""
+  SC_LISTENER=none SC_SKIP="" SC_TRACE_WANT="" SC_TRACE_WHY="" SC_CAUSES="" kstop=""
   t0=$(lab_now_us)
   trace_reset
   # A background subshell keeps errexit (a `||` around a plain subshell would
@@ -428,7 +648,7 @@ run_scenario() {
   (
     set -euo pipefail
     trap 'declare -p SC_WANT SC_VIA SC_STOP SC_TARGET SC_FROM SC_PROTO SC_LISTENER SC_SKIP \
-      SC_TRACE_WANT SC_TRACE_WHY >"$work/sc.vars"' EXIT
+      SC_TRACE_WANT SC_TRACE_WHY SC_CAUSES >"$work/sc.vars"' EXIT
     "$name"
   ) >"$work/$name.setup.log" 2>&1 </dev/null &
   wait $! || rc=$?
@@ -499,13 +719,16 @@ run_scenario() {
       show_trace_text "$SC_PROTO" "$SC_TARGET"
     fi
   fi
-  table+=("$name|$SC_WANT|$shown${kstop:+ at $kstop}|$traced")
+  local verdict_col="-"
+  [[ $have_trace != yes ]] || check_verdict "$name" "$where"
+  table+=("$name|$SC_WANT|$shown${kstop:+ at $kstop}|$traced|$verdict_col")
   echo "# $name: $((($(lab_now_us) - t0) / 1000)) ms (setup $(((t1 - t0) / 1000))," \
     "connect $(((t2 - t1) / 1000)))"
 }
 
 mapfile -t scenarios < <(grep -ho '^sc_[a-z0-9_]*()' "${scenario_files[@]}" | tr -d '()')
 run_start=$(lab_now_us)
+[[ $have_trace != yes ]] || verdict_prime
 n=0
 for name in "${scenarios[@]}"; do
   [[ -z ${TRACE_ONLY:-} || $name =~ $TRACE_ONLY ]] || continue
@@ -516,7 +739,7 @@ run_undo
 
 echo "# $n scenarios in $((($(lab_now_us) - run_start) / 1000)) ms"
 for row in "${table[@]}"; do
-  IFS='|' read -r name w k t <<<"$row"
-  printf '# %s\n#     want %s; kernel %s; trace %s\n' "$name" "$w" "$k" "$t"
+  IFS='|' read -r name w k t v <<<"$row"
+  printf '# %s\n#     want %s; kernel %s; trace %s; verdict %s\n' "$name" "$w" "$k" "$t" "${v:--}"
 done
 lab_finish
