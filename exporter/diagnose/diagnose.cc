@@ -3,16 +3,19 @@
 #include <algorithm>
 #include <cstdlib>
 #include <ctime>
+#include <initializer_list>
 #include <map>
-#include <set>
+#include <tuple>
 #include <utility>
 
 #include "collectors/docker/docker.h"
 #include "collectors/firewalld/firewalld.h"
 #include "collectors/forwarding/forwarding.h"
 #include "collectors/netfilter/netfilter.h"
+#include "collectors/netfilter/nf_docker.h"
 #include "collectors/probe/probe_metrics.h"
 #include "collectors/verdict/verdict.h"
+#include "exporter/diagnose/diagnose_causes.h"
 
 namespace portmap {
 
@@ -162,94 +165,12 @@ void ReadForwarding(const std::vector<MetricFamily>& fam, ForwardingSection* f) 
   });
 }
 
-// The zones in which `proto`/`port` is closed; when the collector judged no
-// zone for it, the zones of the uplinks, else the default zone.
-std::vector<std::string> ClosedZones(const FirewalldSection& fw, const std::string& proto,
-                                     int port) {
-  std::set<std::string> zones;
-  for (const PortInZone& p : fw.ports) {
-    if (p.proto == proto && p.port == port && !p.allowed) zones.insert(p.zone);
-  }
-  if (zones.empty() && !fw.default_zone.empty()) zones.insert(fw.default_zone);
-  return {zones.begin(), zones.end()};
-}
-
-CauseReport Explain(const std::string& cause, const std::string& proto, int port, const Report& r) {
-  const std::string pp = std::to_string(port) + "/" + proto;
-  CauseReport c;
-  c.cause = cause;
-  if (cause == "ip_forward_disabled") {
-    c.why =
-        "net.ipv4.ip_forward is 0: the kernel drops the DNATed SYN silently (other hosts "
-        "time out)";
-    c.fix = "sysctl -w net.ipv4.ip_forward=1";
-    const ForwardingSection& f = r.forwarding;
-    if (!f.persisted_file.empty() && !f.persisted.value_or(true)) {
-      c.stick = f.persisted_file + " sets it to " + f.persisted_value +
-                " and wins at boot: set it to 1 there (or in a file that sorts after it), then "
-                "sysctl --system";
-    } else {
-      c.stick =
-          "echo 'net.ipv4.ip_forward = 1' > /etc/sysctl.d/99-docker-ip-forward.conf && "
-          "sysctl --system";
-    }
-  } else if (cause == "firewalld_port_closed") {
-    std::string zones, fix, stick;
-    for (const std::string& z : ClosedZones(r.firewalld, proto, port)) {
-      zones += (zones.empty() ? "" : ", ") + z;
-      std::string cmd = "firewall-cmd --zone=";
-      cmd.append(z).append(" --add-port=").append(pp);
-      fix += (fix.empty() ? "" : " && ") + cmd;
-      stick += (stick.empty() ? "" : " && ") + cmd + " --permanent";
-    }
-    c.why = "firewalld does not allow " + pp + " in zone " + zones;
-    c.fix = fix;
-    // No --reload: the runtime change is already in force, and with the
-    // iptables backend a reload flushes Docker's chains (cause 2).
-    c.stick = stick;
-    c.note = "no --reload needed; with the iptables backend a reload wipes Docker's chains";
-  } else if (cause == "docker_chain_missing") {
-    c.why = "nat DOCKER is missing, so " + pp +
-            " is not DNATed to its container and the host path is cut off";
-    const FirewalldSection& fw = r.firewalld;
-    if (fw.started_after_dockerd.value_or(false)) {
-      c.why += "; firewalld started at " + UtcTimestamp(*fw.start_time) + ", after dockerd (" +
-               UtcTimestamp(*fw.dockerd_start_time) + "): its start flushed Docker's chains";
-    }
-    c.fix = "systemctl restart docker";
-    c.stick =
-        "restart docker after every firewalld start or reload, or set "
-        "FirewallBackend=nftables in /etc/firewalld/firewalld.conf (it leaves Docker's "
-        "iptables chains alone)";
-  } else if (cause == "dnat_rule_missing") {
-    c.why = "nat DOCKER has no DNAT rule for " + pp;
-    c.fix = "docker restart $(docker ps -q --filter publish=" + pp + ")";
-    c.stick =
-        "if it vanishes again, something rewrites nat DOCKER "
-        "(portmap_netfilter_last_change_info names it); systemctl restart docker rebuilds "
-        "every rule";
-  } else if (cause == "forward_policy_drop") {
-    c.why = "filter FORWARD drops by policy and Docker's filter DOCKER holds no ACCEPT for it";
-    c.fix = "systemctl restart docker";
-    c.stick = "keep site rules in DOCKER-USER; never flush FORWARD or DOCKER";
-  } else {
-    c.why = "blocked (" + cause + ")";
-  }
-  return c;
-}
-
-int CauseRank(const std::string& cause) {
-  static const char* const kOrder[] = {"ip_forward_disabled", "docker_chain_missing",
-                                       "dnat_rule_missing", "firewalld_port_closed",
-                                       "forward_policy_drop"};
-  for (int i = 0; i < 5; ++i) {
-    if (cause == kOrder[i]) return i;
-  }
-  return 5;
-}
-
+// The port's causes, blocked paths and undecided paths, as the verdict
+// exports them (collectors/verdict/verdict.h); each cause explained
+// (diagnose_causes.cc).
 void ReadVerdict(const std::vector<MetricFamily>& fam, Report* r) {
   std::map<std::pair<int, std::string>, PortReport> ports;
+  std::map<std::pair<int, std::string>, std::vector<std::string>> causes;
   auto port_of = [&](const ClientMetric& m) -> PortReport* {
     const int port = ToPort(LabelValue(m, "host_port"));
     if (!Wanted(r->only_ports, port)) return nullptr;
@@ -258,17 +179,45 @@ void ReadVerdict(const std::vector<MetricFamily>& fam, Report* r) {
     p.proto = LabelValue(m, "proto");
     return &p;
   };
+  auto add_cause = [&](const PortReport& p, const std::string& cause) {
+    std::vector<std::string>& c = causes[{p.port, p.proto}];
+    if (std::find(c.begin(), c.end(), cause) == c.end()) c.push_back(cause);
+  };
   Each(fam, kMetricPublishedPortReachablePredicted, [&](const ClientMetric& m, double v) {
     if (PortReport* p = port_of(m)) p->reachable = v != 0;
   });
   Each(fam, kMetricPublishedPortBlocked, [&](const ClientMetric& m, double v) {
-    PortReport* p = port_of(m);
+    PortReport* p = v != 0 ? port_of(m) : nullptr;
+    if (p != nullptr) add_cause(*p, LabelValue(m, "cause"));
+  });
+  Each(fam, kMetricPublishedPortBlockedInfo, [&](const ClientMetric& m, double v) {
+    PortReport* p = v != 0 ? port_of(m) : nullptr;
     if (p == nullptr) return;
-    if (v != 0) {
-      p->causes.push_back(Explain(LabelValue(m, "cause"), p->proto, p->port, *r));
-    } else {
-      p->checked.push_back(LabelValue(m, "cause"));
+    PathReport path;
+    for (auto [field, label] : std::initializer_list<std::pair<std::string*, const char*>>{
+             {&path.cause, "cause"},
+             {&path.family, "family"},
+             {&path.interface, "interface"},
+             {&path.client, "client"},
+             {&path.address, "address"},
+             {&path.outcome, "outcome"},
+             {&path.place, "place"},
+             {&path.backend, "backend"},
+             {&path.table_family, "table_family"},
+             {&path.table, "table"},
+             {&path.chain, "chain"},
+             {&path.handle, "handle"},
+             {&path.comment, "comment"}}) {
+      *field = LabelValue(m, label);
     }
+    add_cause(*p, path.cause);
+    p->paths.push_back(std::move(path));
+  });
+  Each(fam, kMetricPublishedPortPredictionUnknown, [&](const ClientMetric& m, double v) {
+    PortReport* p = v != 0 ? port_of(m) : nullptr;
+    if (p == nullptr) return;
+    p->unknown.push_back(
+        {LabelValue(m, "family"), LabelValue(m, "interface"), LabelValue(m, "reason")});
   });
   // A port Docker publishes that the verdict did not judge (collector off).
   for (const PublishedMapping& m : r->docker.published) {
@@ -277,11 +226,27 @@ void ReadVerdict(const std::vector<MetricFamily>& fam, Report* r) {
     p.port = m.host_port;
     p.proto = m.proto;
   }
+  // A port named with --port: the command has the verdict judge it as TCP,
+  // so it is reported even when nothing was said of it (the verdict failed).
+  for (int port : r->only_ports) {
+    PortReport& p = ports[{port, "tcp"}];
+    p.port = port;
+    p.proto = "tcp";
+  }
   for (auto& [key, p] : ports) {
-    std::sort(p.checked.begin(), p.checked.end());
-    // The verdict's own order (collectors/verdict/verdict_rules.h), whatever the samples' order.
-    std::sort(p.causes.begin(), p.causes.end(),
-              [](const auto& a, const auto& b) { return CauseRank(a.cause) < CauseRank(b.cause); });
+    std::sort(p.paths.begin(), p.paths.end(), [](const PathReport& a, const PathReport& b) {
+      return std::make_tuple(a.family, a.interface, a.client, a.address, CauseRank(a.cause)) <
+             std::make_tuple(b.family, b.interface, b.client, b.address, CauseRank(b.cause));
+    });
+    std::sort(p.unknown.begin(), p.unknown.end(), [](const UnknownPath& a, const UnknownPath& b) {
+      return std::tie(a.family, a.interface, a.reason) < std::tie(b.family, b.interface, b.reason);
+    });
+    // The verdict's order, whatever the samples' order.
+    std::vector<std::string>& names = causes[key];
+    std::sort(names.begin(), names.end(), [](const std::string& a, const std::string& b) {
+      return std::make_pair(CauseRank(a), a) < std::make_pair(CauseRank(b), b);
+    });
+    for (const std::string& cause : names) p.causes.push_back(Explain(cause, p, *r));
     r->ports.push_back(std::move(p));
   }
 }
@@ -330,20 +295,22 @@ Report BuildReport(const std::vector<MetricFamily>& families,
   }
   const ForwardingSection& fwd = r.forwarding;
   if (fwd.runtime == true && fwd.persisted == false && !r.ports.empty()) {
-    CauseReport w = Explain("ip_forward_disabled", "tcp", 0, r);
+    CauseReport w;
     w.cause = "ip_forward_not_persisted";
     w.why = fwd.persisted_file.empty()
                 ? "net.ipv4.ip_forward is 1 at run time only: nothing persists it, so the next "
                   "reboot, sysctl --system or network restart turns it off"
                 : "net.ipv4.ip_forward is 1 now, but " + fwd.persisted_file + " sets it to " +
                       fwd.persisted_value + " at boot";
-    w.fix = w.stick;
-    w.stick.clear();
+    w.fix = IpForwardStick(r);
     r.warnings.push_back(w);
   }
-  const bool nat_docker = std::any_of(
-      r.docker.chains.begin(), r.docker.chains.end(),
-      [](const ChainState& c) { return c.present && c.table == "nat" && c.chain == "DOCKER"; });
+  // Docker's nat chain: nat DOCKER, or Docker 29's docker-bridges one.
+  const bool nat_docker =
+      std::any_of(r.docker.chains.begin(), r.docker.chains.end(), [](const ChainState& c) {
+        return c.present && ((c.table == "nat" && c.chain == "DOCKER") ||
+                             (c.table == kDocker29Table && c.chain == kDocker29DnatChain));
+      });
   if (r.ports.empty() && only_ports.empty()) {
     if (FailedCollector(r, "netfilter") != nullptr) {
       r.ports_unknown = "netfilter could not be read";
@@ -367,10 +334,44 @@ int DiagnoseExitStatus(const Report& report) {
   if (!report.permission_error.empty() || !report.ports_unknown.empty()) return 2;
   bool unknown = false;
   for (const PortReport& p : report.ports) {
-    if (p.reachable == false || !p.causes.empty()) return 1;
+    // Blocked on some traced path, whatever else is undecided.
+    if (p.reachable == false || !p.causes.empty() || !p.paths.empty()) return 1;
+    // No prediction: a path could not be decided, or the verdict failed.
     if (!p.reachable) unknown = true;
   }
   return unknown ? 2 : 0;
+}
+
+std::vector<TraceRequest> TraceRequests(const Report& report) {
+  std::vector<TraceRequest> out;
+  for (const PortReport& port : report.ports) {
+    for (const PathReport& p : port.paths) {
+      TraceRequest q{port.proto, port.port, p.family, p.interface, p.client, p.address};
+      const bool seen = std::any_of(out.begin(), out.end(), [&](const TraceRequest& o) {
+        return std::tie(o.proto, o.port, o.family, o.interface, o.client, o.address) ==
+               std::tie(q.proto, q.port, q.family, q.interface, q.client, q.address);
+      });
+      if (!seen) out.push_back(std::move(q));
+    }
+  }
+  return out;
+}
+
+void AttachTraces(const PathTraceFn& trace, Report* report) {
+  for (const TraceRequest& q : TraceRequests(*report)) {
+    PathTrace t{q.family, q.interface, q.client, q.address, {}, {}, ""};
+    const Status st = trace(q, &t.packet, &t.result, &t.error);
+    if (!st.ok()) {
+      report->trace_error = st.message();
+      return;
+    }
+    for (PortReport& port : report->ports) {
+      if (port.port == q.port && port.proto == q.proto) {
+        port.traces.push_back(std::move(t));
+        break;
+      }
+    }
+  }
 }
 
 }  // namespace portmap

@@ -4,24 +4,39 @@
 //
 // BuildReport is a pure function of those families and of the collectors'
 // outcomes, so every section and every fix is unit-tested on hand-built
-// families (tests/unit/exporter/diagnose/diagnose_test.cc); RunDiagnose (exporter.cc) only runs
-// the scrape and prints.  The report never adds a fact of its own: what the
-// metrics do not say (a collector failed, a one-shot run sees no flips) is
-// reported as unknown, not guessed.
+// families (tests/unit/exporter/diagnose/diagnose_test.cc).  The verdict
+// (collectors/verdict/verdict.h) traces each published port from each
+// uplink; its blocked paths and undecided paths are read back as they are
+// exported, and each cause gets its why, fix and how to make it stick
+// (diagnose_causes.cc).  AttachTraces then adds, to each blocked path, the
+// packet trace `portmap_exporter trace` would print for it: RunDiagnose
+// (diagnose_command.cc) gives it the live tracer, tests fixed results.  The
+// report never adds a fact of its own: what the metrics do not say (a
+// collector failed, a one-shot run sees no flips) is reported as unknown,
+// not guessed.
 //
 // Exit status (DiagnoseExitStatus): 0 every published port is predicted
-// reachable (or none is published); 1 at least one is blocked; 2 the check
-// itself could not be made: netfilter unreadable for lack of CAP_NET_ADMIN,
-// or a port whose verdict is unknown because a collector failed.
+// reachable (or none is published); 1 at least one is blocked on some
+// traced path; 2 the check itself could not be made: netfilter unreadable
+// for lack of CAP_NET_ADMIN, no ports known while Docker's nat chain is
+// gone, or a port with no prediction — a traced path could not be decided
+// (prediction_unknown_info) or the verdict collector failed.  A blocked port
+// wins over an undecided one.  A trace that could not be made changes
+// nothing: the verdict already decided.
 //
 // Thread safety: pure functions.
 #pragma once
 
 #include <prometheus/metric_family.h>
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "pathtrace/packet.h"
+#include "pathtrace/trace_result.h"
+#include "util/status.h"
 
 namespace portmap {
 
@@ -94,12 +109,48 @@ struct CauseReport {
   std::string note;   // a caveat; "" when none
 };
 
+// One portmap_published_port_blocked_info series: a traced path that is
+// blocked, and one of its causes (a path with two causes is two entries).
+struct PathReport {
+  std::string cause;
+  std::string family;     // ipv4 | ipv6: the packet's
+  std::string interface;  // the uplink it arrived on
+  std::string client;     // the source address traced
+  std::string address;    // the destination: the port's host IP or the uplink's address
+  std::string outcome;    // what the client's connect gets: timeout | refused | unreachable
+  std::string place;      // where it stopped, in words
+  // The rule or policy that stopped it; all "" for a kernel decision
+  // (routing, no listener).  handle: the nf_tables rule handle, the x_tables
+  // 1-based position, "" for a policy.
+  std::string backend, table_family, table, chain, handle, comment;
+};
+
+// One portmap_published_port_prediction_unknown_info series: a path whose
+// trace could not be decided.  family and interface "" when the port was
+// not traced at all (a protocol other than TCP and UDP).
+struct UnknownPath {
+  std::string family, interface, reason;
+};
+
+// The trace of one blocked path (AttachTraces): what `portmap_exporter trace
+// --from CLIENT --iif INTERFACE --to ADDRESS:PORT --proto PROTO` prints.
+struct PathTrace {
+  std::string family, interface, client, address;  // the path, as in PathReport
+  pathtrace::Packet packet;
+  pathtrace::TraceResult result;
+  std::string error;  // why this path could not be traced; packet and result unset
+};
+
 struct PortReport {
   std::string proto;
   int port = 0;
   std::optional<bool> reachable;     // portmap_published_port_reachable_predicted
-  std::vector<CauseReport> causes;   // every cause that holds
-  std::vector<std::string> checked;  // causes checked that do not hold
+  std::vector<CauseReport> causes;   // every cause that holds, in CauseRank order
+  std::vector<PathReport> paths;     // sorted: family, interface, client, address, cause
+  std::vector<UnknownPath> unknown;  // sorted: family, interface, reason
+  // One per distinct blocked path (family, interface, client, address), in
+  // the order of `paths`; empty until AttachTraces.
+  std::vector<PathTrace> traces;
 };
 
 struct Report {
@@ -122,6 +173,10 @@ struct Report {
   // Netfilter could not be read for lack of privilege: the message and what
   // to run instead.  Makes the exit status 2.
   std::string permission_error;
+  // Why no blocked path could be traced (the tracer could not be opened or
+  // read the kernel, e.g. without CAP_NET_ADMIN); "" when they were, or
+  // when there was nothing to trace.  The exit status does not change.
+  std::string trace_error;
 };
 
 // The failure of collector `name` in `r`, or null when it succeeded or did
@@ -136,6 +191,34 @@ Report BuildReport(const std::vector<prometheus::MetricFamily>& families,
                    const std::vector<int>& only_ports);
 
 int DiagnoseExitStatus(const Report& report);
+
+// The rank of a cause label in the verdict's order (collectors/verdict/
+// causes.h, the contract's): ip_forward_disabled first, no_listener last,
+// unknown labels after them.
+int CauseRank(const std::string& cause);
+
+// What AttachTraces asks for: one blocked path of one port.
+struct TraceRequest {
+  std::string proto;
+  int port = 0;
+  std::string family, interface, client, address;
+};
+
+// Traces `request` into *pkt and *result.  A Status error when nothing can
+// be traced (the tracer cannot read the kernel): AttachTraces stops there
+// and the report says so once.  A path that cannot be traced alone (its
+// interface is gone) is ok with *error set.
+using PathTraceFn = std::function<Status(const TraceRequest& request, pathtrace::Packet* pkt,
+                                         pathtrace::TraceResult* result, std::string* error)>;
+
+// The blocked paths of `report` to trace, each distinct (proto, port,
+// family, interface, client, address) once, in report order.
+std::vector<TraceRequest> TraceRequests(const Report& report);
+
+// Traces every request of TraceRequests(*report) with `trace` and fills
+// each port's `traces`; on a Status error sets report->trace_error and
+// leaves the traces made so far.
+void AttachTraces(const PathTraceFn& trace, Report* report);
 
 // "2026-11-24T20:55:12Z": Unix seconds in UTC, as the report prints times.
 std::string UtcTimestamp(double unix_seconds);

@@ -1,9 +1,13 @@
 // `portmap_exporter diagnose`: the same flags and collectors as the exporter,
-// one scrape, a report (diagnose.h) instead of a server.
+// one scrape, a report (diagnose.h) instead of a server; then each blocked
+// path traced by the live packet tracer, as `portmap_exporter trace` does.
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <iostream>
+#include <memory>
 
 #include "collectors/published_ports.h"
 #include "collectors/scrape_runner.h"
@@ -14,6 +18,10 @@
 #include "exporter/exporter.h"
 #include "exporter/flags.h"
 #include "exporter/wiring.h"
+#include "pathtrace/kernel_live.h"
+#include "pathtrace/nft_live.h"
+#include "pathtrace/tracer.h"
+#include "pathtrace/xt_legacy_source.h"
 #include "util/logging.h"
 
 namespace portmap {
@@ -23,6 +31,61 @@ namespace {
 // Long enough for a probe's 5 s module timeout to be cut short only by the
 // deadline, short enough for a person waiting at a terminal.
 constexpr auto kDiagnoseDeadline = std::chrono::seconds(5);
+
+// The client's source port, as `trace` and the verdict trace it.
+constexpr uint16_t kClientPort = 40000;
+// NFPROTO_IPV4 / NFPROTO_IPV6 (linux/netfilter.h clashes with netinet/in.h).
+constexpr uint8_t kNfprotoIpv4 = 2;
+constexpr uint8_t kNfprotoIpv6 = 10;
+constexpr char kNeedsCap[] = " (needs CAP_NET_ADMIN in this network namespace)";
+
+// The sources RunTrace (trace_command.cc) traces with: the live kernel, the
+// live nf_tables ruleset and the iptables-legacy tables, opened at the
+// first blocked path.
+class LivePathTracer {
+ public:
+  explicit LivePathTracer(const Paths& paths) : paths_(paths), legacy_(paths) {}
+
+  Status Trace(const TraceRequest& q, pathtrace::Packet* pkt, pathtrace::TraceResult* result,
+               std::string* error) {
+    if (tracer_ == nullptr) {
+      Status st;
+      kernel_ = pathtrace::LiveKernel::Open(paths_, &st);
+      if (kernel_ == nullptr)
+        return Status::Error("the kernel could not be asked: " + st.message());
+      NetlinkStatus nst;
+      ruleset_ = pathtrace::NftLiveRuleset::Open(&nst);
+      if (!nst.ok()) return Status::Error("nf_tables: " + nst.message + kNeedsCap);
+      tracer_ = std::make_unique<pathtrace::Tracer>(&ruleset_, kernel_.get(), &legacy_);
+    }
+    const auto from = pathtrace::ParseAddr(q.client);
+    const auto to = pathtrace::ParseAddr(q.address);
+    if (!from || !to || from->family != to->family) {
+      *error = "no packet from " + q.client + " to " + q.address;
+      return Status::Ok();
+    }
+    pkt->nfproto = to->family == AF_INET6 ? kNfprotoIpv6 : kNfprotoIpv4;
+    pkt->l4proto = q.proto == "udp" ? IPPROTO_UDP : IPPROTO_TCP;
+    pkt->saddr = *from;
+    pkt->daddr = *to;
+    pkt->sport = kClientPort;
+    pkt->dport = static_cast<uint16_t>(q.port);
+    if (!kernel_->LinkByName(q.interface, &pkt->iif).ok()) {
+      *error = "no interface named " + q.interface + " now";
+      return Status::Ok();
+    }
+    const Status st = tracer_->Trace(*pkt, result);
+    if (!st.ok()) return Status::Error(st.message() + kNeedsCap);
+    return Status::Ok();
+  }
+
+ private:
+  Paths paths_;
+  std::unique_ptr<pathtrace::LiveKernel> kernel_;
+  pathtrace::NftLiveRuleset ruleset_;
+  pathtrace::LiveLegacyRuleset legacy_;
+  std::unique_ptr<pathtrace::Tracer> tracer_;
+};
 
 }  // namespace
 
@@ -67,7 +130,11 @@ int RunDiagnose(int argc, const char* const* argv, std::span<const CollectorSpec
     outcomes.push_back({names[i], statuses[i].ok(), statuses[i].code() == Status::Code::kNoData,
                         statuses[i].message()});
   }
-  const Report report = BuildReport(families, outcomes, diagnose.ports);
+  Report report = BuildReport(families, outcomes, diagnose.ports);
+  LivePathTracer tracer(flags.paths);
+  AttachTraces([&](const TraceRequest& q, pathtrace::Packet* pkt, pathtrace::TraceResult* result,
+                   std::string* error) { return tracer.Trace(q, pkt, result, error); },
+               &report);
   if (diagnose.format == "json") {
     std::cout << FormatReportJson(report);
   } else {

@@ -1,8 +1,11 @@
 #include "exporter/diagnose/diagnose_format.h"
 
+#include <algorithm>
 #include <cstdio>
-#include <nlohmann/json.hpp>
 #include <sstream>
+
+#include "exporter/diagnose/diagnose_paths.h"
+#include "exporter/trace/trace_format.h"
 
 namespace portmap {
 
@@ -42,15 +45,12 @@ std::string Unchecked(const Report& r, const std::string& collector, const Paint
   return "";
 }
 
-// Whether the verdict checked `cause` for this port and found it not holding.
-bool VerdictCleared(const Report& r, int port, const std::string& proto, const std::string& cause) {
-  for (const PortReport& pr : r.ports) {
-    if (pr.port != port || pr.proto != proto) continue;
-    for (const std::string& c : pr.checked) {
-      if (c == cause) return true;
-    }
-  }
-  return false;
+// Whether the verdict predicts this port reachable: every traced path gets
+// through, so nothing on them blocks it.
+bool VerdictCleared(const Report& r, int port, const std::string& proto) {
+  return std::any_of(r.ports.begin(), r.ports.end(), [&](const PortReport& pr) {
+    return pr.port == port && pr.proto == proto && pr.reachable == true;
+  });
 }
 
 void Firewalld(const Report& r, const Paint& p, std::ostream& o) {
@@ -71,7 +71,7 @@ void Firewalld(const Report& r, const Paint& p, std::ostream& o) {
     o << "  " << PortProto(z.port, z.proto) << " in zone " << z.zone << ": ";
     if (z.allowed) {
       o << p.Good("allowed");
-    } else if (VerdictCleared(r, z.port, z.proto, "firewalld_port_closed")) {
+    } else if (VerdictCleared(r, z.port, z.proto)) {
       // Said here too: "not allowed" in red above a verdict that finds the
       // port reachable reads like a contradiction (real dockerd + firewalld's
       // iptables backend, lab.firewalld.dockerd).
@@ -86,10 +86,16 @@ void Firewalld(const Report& r, const Paint& p, std::ostream& o) {
   if (fw.up.value_or(false) && fw.start_time) {
     o << "  started: " << UtcTimestamp(*fw.start_time);
     if (fw.started_after_dockerd) {
-      o << (*fw.started_after_dockerd
-                ? p.Bad(" — after dockerd (" + UtcTimestamp(*fw.dockerd_start_time) +
-                        "): its start flushed Docker's chains unless dockerd rebuilt them")
-                : " — before dockerd (" + UtcTimestamp(*fw.dockerd_start_time) + ")");
+      const std::string when = UtcTimestamp(*fw.dockerd_start_time);
+      if (!*fw.started_after_dockerd) {
+        o << " — before dockerd (" << when << ")";
+      } else if (fw.backend == "nftables") {
+        // Its nftables backend leaves Docker's chains alone.
+        o << " — after dockerd (" << when << ")";
+      } else {
+        o << p.Bad(" — after dockerd (" + when +
+                   "): its start flushed Docker's chains unless dockerd rebuilt them");
+      }
     }
     o << "\n";
   }
@@ -159,6 +165,43 @@ void Probes(const Report& r, const Paint& p, std::ostream& o) {
   }
 }
 
+// "198.51.100.1:5000", "[2001:db8::1]:5000".
+std::string HostPort(const std::string& address, int port) {
+  const bool v6 = address.find(':') != std::string::npos;
+  return (v6 ? "[" + address + "]" : address) + ":" + std::to_string(port);
+}
+
+// `text` with each non-empty line indented by `indent`.
+std::string Indent(const std::string& text, const std::string& indent) {
+  std::istringstream in(text);
+  std::string out;
+  for (std::string line; std::getline(in, line);) out += (line.empty() ? "" : indent) + line + "\n";
+  return out;
+}
+
+// Each blocked path once, with its causes and its trace.
+void Paths(const PortReport& port, const Paint& p, std::ostream& o) {
+  for (size_t i = 0; i < port.paths.size(); ++i) {
+    const PathReport& path = port.paths[i];
+    if (i > 0 && SamePath(path, port.paths[i - 1])) continue;
+    std::string causes;
+    for (size_t j = i; j < port.paths.size() && SamePath(port.paths[j], path); ++j) {
+      causes += (causes.empty() ? "" : ", ") + port.paths[j].cause;
+    }
+    o << "    path " << path.client << " on " << path.interface << " -> "
+      << HostPort(path.address, port.port) << ": " << p.Bad(path.outcome) << " — " << path.place
+      << " (" << causes << ")\n";
+    for (const PathTrace& t : port.traces) {
+      if (t.family != path.family || t.interface != path.interface || t.client != path.client ||
+          t.address != path.address) {
+        continue;
+      }
+      o << (t.error.empty() ? Indent(FormatTraceText(t.packet, t.result), "      ")
+                            : "      " + p.Warn("no trace: " + t.error) + "\n");
+    }
+  }
+}
+
 void Verdict(const Report& r, const Paint& p, std::ostream& o) {
   o << p.Head("verdict") << "\n" << Unchecked(r, "verdict", p);
   if (!r.ports_unknown.empty()) {
@@ -169,18 +212,16 @@ void Verdict(const Report& r, const Paint& p, std::ostream& o) {
   }
   for (const PortReport& port : r.ports) {
     o << "  " << PortProto(port.port, port.proto) << ": ";
-    if (!port.causes.empty() || port.reachable == false) {
+    if (!port.causes.empty() || !port.paths.empty() || port.reachable == false) {
       o << p.Bad("BLOCKED from other hosts") << "\n";
     } else if (port.reachable) {
       o << p.Good("reachable from other hosts") << "\n";
+    } else if (!port.unknown.empty()) {
+      o << p.Warn("cannot tell: a traced path could not be decided") << "\n";
+    } else if (!CollectorRan(r, "verdict") || FailedCollector(r, "verdict") != nullptr) {
+      o << p.Warn("cannot tell (not checked: verdict)") << "\n";
     } else {
-      std::string missing;
-      for (const char* c : {"firewalld", "forwarding", "netfilter", "verdict"}) {
-        if (!CollectorRan(r, c) || FailedCollector(r, c) != nullptr) {
-          missing += std::string(missing.empty() ? "" : ", ") + c;
-        }
-      }
-      o << p.Warn("cannot tell (not checked: " + missing + ")") << "\n";
+      o << p.Warn("cannot tell: the verdict traced no path to it") << "\n";
     }
     for (const CauseReport& c : port.causes) {
       o << "    cause " << p.Bad(c.cause) << ": " << c.why << "\n"
@@ -188,6 +229,15 @@ void Verdict(const Report& r, const Paint& p, std::ostream& o) {
         << "      make it stick: " << c.stick << "\n";
       if (!c.note.empty()) o << "      note:          " << c.note << "\n";
     }
+    Paths(port, p, o);
+    for (const UnknownPath& u : port.unknown) {
+      std::string where = u.family;
+      if (!u.interface.empty()) where += (where.empty() ? "on " : " on ") + u.interface;
+      o << "    undecided" << (where.empty() ? "" : " " + where) << ": " << u.reason << "\n";
+    }
+  }
+  if (!r.trace_error.empty()) {
+    o << "  " << p.Warn("blocked paths not traced: " + r.trace_error) << "\n";
   }
 }
 
@@ -196,23 +246,6 @@ void Warnings(const Report& r, const Paint& p, std::ostream& o) {
     o << "  " << p.Warn("warning " + w.cause) << ": " << w.why << "\n"
       << "      make it stick: " << w.fix << "\n";
   }
-}
-
-nlohmann::json Optional(const std::optional<bool>& v) {
-  return v ? nlohmann::json(*v) : nlohmann::json();
-}
-nlohmann::json Optional(const std::optional<double>& v) {
-  return v ? nlohmann::json(*v) : nlohmann::json();
-}
-nlohmann::json OrNull(const std::string& s) {
-  return s.empty() ? nlohmann::json() : nlohmann::json(s);
-}
-
-// "checked" and "error" of a section fed by `collector`.
-void SectionStatus(const Report& r, const std::string& collector, nlohmann::json* j) {
-  (*j)["checked"] = CollectorRan(r, collector);
-  const CollectorOutcome* c = FailedCollector(r, collector);
-  (*j)["error"] = c ? nlohmann::json(c->message) : nlohmann::json();
 }
 
 }  // namespace
@@ -248,120 +281,6 @@ std::string FormatReportText(const Report& r, bool color) {
       o << "\n" << p.Warn("exit status 2: could not check everything") << "\n";
   }
   return o.str();
-}
-
-std::string FormatReportJson(const Report& r) {
-  using nlohmann::json;
-  json j;
-  j["schema_version"] = 1;
-  j["exit_status"] = DiagnoseExitStatus(r);
-  j["permission_error"] = OrNull(r.permission_error);
-  j["ports_unknown"] = OrNull(r.ports_unknown);
-  j["only_ports"] = r.only_ports;
-  json collectors = json::array();
-  for (const CollectorOutcome& c : r.collectors) {
-    collectors.push_back(
-        {{"name", c.name}, {"ok", c.ok}, {"no_data", c.no_data}, {"error", OrNull(c.message)}});
-  }
-  j["collectors"] = collectors;
-
-  const FirewalldSection& fw = r.firewalld;
-  json f;
-  SectionStatus(r, "firewalld", &f);
-  f["up"] = Optional(fw.up);
-  f["version"] = OrNull(fw.version);
-  f["backend"] = OrNull(fw.backend);
-  f["default_zone"] = OrNull(fw.default_zone);
-  f["interface_zones"] = json::array();
-  for (const ZoneOfInterface& z : fw.zones) {
-    f["interface_zones"].push_back({{"interface", z.interface}, {"zone", z.zone}});
-  }
-  f["ports"] = json::array();
-  for (const PortInZone& z : fw.ports) {
-    f["ports"].push_back({{"proto", z.proto},
-                          {"port", z.port},
-                          {"zone", z.zone},
-                          {"allowed", z.allowed},
-                          {"approximate", z.approximate}});
-  }
-  f["start_time_seconds"] = Optional(fw.start_time);
-  f["started_after_dockerd"] = Optional(fw.started_after_dockerd);
-  j["firewalld"] = f;
-
-  json d;
-  SectionStatus(r, "netfilter", &d);
-  d["dockerd_up"] = Optional(fw.dockerd_up);
-  d["dockerd_start_time_seconds"] = Optional(fw.dockerd_start_time);
-  d["chains"] = json::array();
-  for (const ChainState& c : r.docker.chains) {
-    d["chains"].push_back({{"backend", c.backend},
-                           {"family", c.family},
-                           {"table", c.table},
-                           {"chain", c.chain},
-                           {"present", c.present},
-                           {"rules", c.rules ? json(*c.rules) : json()}});
-  }
-  d["forward_policies"] = json::array();
-  for (const ForwardPolicy& fp : r.docker.forward_policies) {
-    d["forward_policies"].push_back({{"backend", fp.backend},
-                                     {"family", fp.family},
-                                     {"policy", fp.accept ? "ACCEPT" : "DROP"}});
-  }
-  d["published"] = json::array();
-  for (const PublishedMapping& m : r.docker.published) {
-    d["published"].push_back({{"proto", m.proto},
-                              {"host_ip", m.host_ip},
-                              {"host_port", m.host_port},
-                              {"container_ip", m.container_ip},
-                              {"container_port", m.container_port},
-                              {"backend", m.backend}});
-  }
-  j["docker"] = d;
-
-  json ipf;
-  SectionStatus(r, "forwarding", &ipf);
-  ipf["runtime"] = Optional(r.forwarding.runtime);
-  ipf["persisted"] = Optional(r.forwarding.persisted);
-  ipf["persisted_file"] = OrNull(r.forwarding.persisted_file);
-  ipf["persisted_value"] = OrNull(r.forwarding.persisted_value);
-  ipf["flips"] = nullptr;  // a one-shot run watches no events
-  j["ip_forward"] = ipf;
-
-  json probes;
-  SectionStatus(r, "probe", &probes);
-  probes["results"] = json::array();
-  for (const ProbeResult& pr : r.probes) {
-    probes["results"].push_back(
-        {{"target", pr.target}, {"outcome", pr.outcome}, {"seconds", Optional(pr.seconds)}});
-  }
-  j["probes"] = probes;
-
-  json ports = json::array();
-  for (const PortReport& port : r.ports) {
-    json causes = json::array();
-    for (const CauseReport& c : port.causes) {
-      causes.push_back({{"cause", c.cause},
-                        {"why", c.why},
-                        {"fix", c.fix},
-                        {"stick", c.stick},
-                        {"note", OrNull(c.note)}});
-    }
-    ports.push_back({{"proto", port.proto},
-                     {"port", port.port},
-                     {"reachable_predicted", Optional(port.reachable)},
-                     {"causes", causes},
-                     {"not_blocking", port.checked}});
-  }
-  json warnings = json::array();
-  for (const CauseReport& w : r.warnings) {
-    warnings.push_back({{"warning", w.cause}, {"why", w.why}, {"fix", w.fix}});
-  }
-  j["warnings"] = warnings;
-  json verdict;
-  SectionStatus(r, "verdict", &verdict);
-  verdict["ports"] = ports;
-  j["verdict"] = verdict;
-  return j.dump(2) + "\n";
 }
 
 }  // namespace portmap
