@@ -12,7 +12,11 @@ PublishedPorts::~PublishedPorts() = default;
 
 void PublishedPorts::Remember(const std::vector<PublishedPortRef>& ports) {
   std::lock_guard<std::mutex> lock(mu_);
-  for (const PublishedPortRef& p : ports) remembered_[p].ref = p;
+  for (const PublishedPortRef& p : ports) {
+    PublishedPortDetail& d = remembered_[p];
+    d.ref = p;
+    d.named = true;
+  }
 }
 
 void PublishedPorts::RememberMappings(const std::vector<NfPortMapping>& mappings) {

@@ -54,7 +54,9 @@ struct PublishedPortDetail {
   // ("0.0.0.0", "::", "127.0.0.1", "192.0.2.7"); empty when only named by
   // the configuration.
   std::set<std::string> host_ips;
-  bool dnat = false;  // a Docker DNAT rule published it at some point
+  bool dnat = false;   // a Docker DNAT rule published it at some point
+  bool named = false;  // named by the configuration or `diagnose --port`: a port
+                       // Docker publishes, whatever its rules say now
 };
 
 class PublishedPorts {

@@ -6,7 +6,7 @@
 // is blocked, with one or two causes:
 //
 //   the packet was not DNATed and was routed to this host, for a port a
-//   Docker DNAT rule published:
+//   Docker DNAT rule published (or that the configuration names):
 //     docker_chain_missing   Docker's nat chain is gone (nat DOCKER, or
 //                            docker-bridges nat-prerouting-and-output)
 //     dnat_rule_missing      the chain is there without the port's rule
@@ -66,7 +66,9 @@ std::string_view BlockCauseName(BlockCause cause);
 
 // What the trace alone does not say.
 struct PathContext {
-  bool dnat_expected = false;  // a Docker DNAT rule published the port at some point
+  // A Docker DNAT rule published the port at some point, or it is named as
+  // published (configuration, diagnose --port).
+  bool dnat_expected = false;
   // Docker's nat chain exists now (decides chain vs rule missing).
   bool docker_nat_chain_present = false;
 };

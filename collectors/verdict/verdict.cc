@@ -187,7 +187,11 @@ class VerdictCollector : public Collector {
           r.address = pathtrace::AddrString(pkt.daddr);
           st = tracer_->Trace(pkt, &r.trace);
           if (!st.ok()) return Status::Error("trace: " + st.message());
-          r.verdict = JudgeTrace(r.trace, {plan.detail.dnat, chain_present.at(dst.family)});
+          // A port named as published is Docker's to DNAT even when no rule
+          // shows it now (an exporter started after a wipe); a port only the
+          // Engine API lists may never be DNATed ("iptables": false).
+          r.verdict = JudgeTrace(
+              r.trace, {plan.detail.dnat || plan.detail.named, chain_present.at(dst.family)});
           (*results)[ref].push_back(std::move(r));
         }
       }

@@ -176,6 +176,23 @@ TEST_F(VerdictCollectorTest, WipedChainAndNothingOnTheHost) {
   EXPECT_EQ(got[kPredicted], 1);
 }
 
+TEST_F(VerdictCollectorTest, NamedPortsAreDockersApiOnlyPortsMayNeverBeDnated) {
+  // 7000/tcp named by the configuration (or diagnose --port) after a wipe,
+  // 7001/tcp listed only by the Engine API: no rule for either.
+  options_.published_ports->Remember({{"tcp", 7000}});
+  DockerApiPort api;
+  api.proto = "tcp";
+  api.host_ip = "0.0.0.0";
+  api.host_port = 7001;
+  api.container_port = 80;
+  options_.published_ports->RememberApi({api});
+  auto got = Scrape(/*nat_docker_present=*/false);
+  EXPECT_EQ(
+      got["portmap_published_port_blocked proto=tcp host_port=7000 cause=docker_chain_missing"], 1);
+  EXPECT_EQ(got["portmap_published_port_blocked proto=tcp host_port=7001 cause=no_listener"], 1)
+      << "a daemon with iptables false never DNATs: nothing serves it on the host";
+}
+
 TEST_F(VerdictCollectorTest, ContainerNotListening) {
   kernel_->peer.listening = false;
   auto got = Scrape();
