@@ -78,11 +78,13 @@ probe_external() {
   probe_ms=$fetch_ms
 }
 
-causes=(ip_forward_disabled docker_chain_missing dnat_rule_missing firewalld_port_closed
-  forward_policy_drop)
+causes=(ip_forward_disabled rp_filter no_route raw_drop firewalld_port_closed docker_user_drop
+  docker_rule_drop forward_policy_drop foreign_rule_drop docker_chain_missing dnat_rule_missing
+  no_listener)
 
 # check_state NAME LOCAL EXTERNAL REACHABLE [CAUSE...]: the outcomes from
-# both vantages, the prediction, and exactly those causes at 1 (the others 0).
+# both vantages, the prediction, and exactly those causes at 1 (no series for
+# the others: the verdict exports only the causes that hold).
 check_state() {
   local name=$1 local_want=$2 ext_want=$3 reachable=$4 cause want target
   shift 4
@@ -95,7 +97,7 @@ check_state() {
   expect portmap_published_port_reachable_predicted \
     "proto=\"tcp\" host_port=\"$REGISTRY_PORT\"" "$reachable" "$name: verdict"
   for cause in "${causes[@]}"; do
-    want=0
+    want=missing
     [[ " $* " == *" $cause "* ]] && want=1
     expect portmap_published_port_blocked \
       "proto=\"tcp\" host_port=\"$REGISTRY_PORT\" cause=\"$cause\"" "$want" "$name: cause"
