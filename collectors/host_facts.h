@@ -35,7 +35,7 @@ struct HostFactsSnapshot {
 
 class HostFacts {
  public:
-  void SetNetfilter(NetfilterFacts facts) {
+  void SetNetfilter(const NetfilterFacts& facts) {
     Update([&](HostFactsSnapshot* s) { s->netfilter = facts; });
   }
 

@@ -50,7 +50,8 @@ class ForwardingCollector : public Collector {
   ForwardingCollector(const CollectorOptions& options, std::unique_ptr<ForwardingEvents> events)
       : paths_(options.paths), events_(std::move(events)) {}
 
-  Status Collect(const ScrapeContext& /*ctx*/, std::vector<prometheus::MetricFamily>* out) override {
+  Status Collect(const ScrapeContext& /*ctx*/,
+                 std::vector<prometheus::MetricFamily>* out) override {
     auto global = MakeFamily(kMetricIpForwardEnabled,
                              "Whether the kernel forwards packets of this IP family (the runtime "
                              "value of net.ipv4.ip_forward / net.ipv6.conf.all.forwarding).",

@@ -181,7 +181,7 @@ void ReadVerdict(const std::vector<MetricFamily>& fam, Report* r) {
   };
   auto add_cause = [&](const PortReport& p, const std::string& cause) {
     std::vector<std::string>& c = causes[{p.port, p.proto}];
-    if (std::find(c.begin(), c.end(), cause) == c.end()) c.push_back(cause);
+    if (std::ranges::find(c, cause) == c.end()) c.push_back(cause);
   };
   Each(fam, kMetricPublishedPortReachablePredicted, [&](const ClientMetric& m, double v) {
     if (PortReport* p = port_of(m)) p->reachable = v != 0;
