@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <condition_variable>
 #include <exception>
-#include <thread>
 
 #include "collectors/host_facts.h"
 #include "util/logging.h"
@@ -14,7 +13,6 @@ namespace portmap {
 struct ScrapeRunner::Call {
   size_t index = 0;
   std::stop_source stop;
-  std::thread thread;
 
   std::mutex mu;
   std::condition_variable done_cv;
@@ -33,18 +31,16 @@ double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).coun
 }  // namespace
 
 ScrapeRunner::ScrapeRunner(std::vector<NamedCollector> collectors, Paths paths)
-    : collectors_(std::move(collectors)), paths_(std::move(paths)) {}
+    : collectors_(std::move(collectors)),
+      paths_(std::move(paths)),
+      // One scrape at a time (metrics_handler.h shares a collection among
+      // concurrent scrapes) needs a thread per collector; keep those.
+      pool_(collectors_.size()) {}
 
 ScrapeRunner::~ScrapeRunner() {
-  std::vector<std::shared_ptr<Call>> stragglers;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    stragglers.swap(stragglers_);
-  }
-  for (auto& call : stragglers) {
-    call->stop.request_stop();
-    if (call->thread.joinable()) call->thread.join();
-  }
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto& call : stragglers_) call->stop.request_stop();
+  // pool_'s destructor, after this, waits for them to return.
 }
 
 std::vector<std::string> ScrapeRunner::Names() const {
@@ -64,7 +60,7 @@ void ScrapeRunner::ReapFinishedStragglers() {
     finished.assign(std::make_move_iterator(it), std::make_move_iterator(stragglers_.end()));
     stragglers_.erase(it, stragglers_.end());
   }
-  for (auto& call : finished) call->thread.join();  // done: returns at once
+  finished.clear();  // done: their tasks have returned
 }
 
 bool ScrapeRunner::HasStraggler(size_t index) {
@@ -80,8 +76,8 @@ std::shared_ptr<ScrapeRunner::Call> ScrapeRunner::Launch(size_t index, Clock::ti
   call->index = index;
   Collector* collector = collectors_[index].collector.get();
   const Paths* paths = &paths_;
-  // The thread holds its own reference: an abandoned call keeps its state.
-  call->thread = std::thread([call, collector, paths, deadline, facts] {
+  // The task holds its own reference: an abandoned call keeps its state.
+  auto work = [call, collector, paths, deadline, facts] {
     const Clock::time_point begin = Clock::now();
     ScrapeContext ctx{*paths, deadline, call->stop.get_token(), facts.get()};
     std::vector<prometheus::MetricFamily> families;
@@ -98,9 +94,15 @@ std::shared_ptr<ScrapeRunner::Call> ScrapeRunner::Launch(size_t index, Clock::ti
     call->seconds = seconds;
     call->status = std::move(status);
     call->families = std::move(families);
+  };
+  // Done once the pool counts the thread idle again, so the next scrape
+  // reuses it rather than starting another.
+  auto done = [call] {
+    std::lock_guard<std::mutex> lock(call->mu);
     call->done = true;
     call->done_cv.notify_all();
-  });
+  };
+  pool_.Run(std::move(work), std::move(done));
   return call;
 }
 
@@ -114,8 +116,6 @@ Status ScrapeRunner::Await(const std::shared_ptr<Call>& call, Clock::time_point 
     Status status = call->status;
     *seconds = call->seconds;
     for (auto& f : call->families) out->push_back(std::move(f));
-    lock.unlock();
-    call->thread.join();
     return status;
   }
   lock.unlock();

@@ -5,10 +5,11 @@
 //
 // A collector that returns an error, throws, or overruns the deadline costs
 // only its own metrics: the scrape answers on time with everything else.
-// An overrunning call cannot be killed, so it is left to finish on its own
-// thread (its stop_token is requested) and is joined later; until it has
-// finished, later scrapes report that collector as failed instead of piling up
-// more stuck threads behind it.
+// Collectors run on a WorkerPool (util/worker_pool.h): its threads are kept
+// between scrapes, so a scrape creates none.  An overrunning call cannot be
+// killed, so it is left to finish on its thread (its stop_token is
+// requested); until it has finished, later scrapes report that collector as
+// failed instead of piling up more stuck threads behind it.
 //
 // Collectors of CollectorPhase::kJudge start once every gathering collector
 // has finished (or the deadline has passed), on the facts the gatherers
@@ -27,6 +28,7 @@
 
 #include "collectors/collector.h"
 #include "collectors/registry.h"
+#include "util/worker_pool.h"
 
 namespace portmap {
 
@@ -55,7 +57,7 @@ class ScrapeRunner {
   std::vector<std::string> Names() const;
 
  private:
-  struct Call;  // one Collect() invocation on its own thread
+  struct Call;  // one Collect() invocation, run by pool_
 
   std::shared_ptr<Call> Launch(size_t index, Clock::time_point deadline,
                                const std::shared_ptr<HostFacts>& facts);
@@ -71,6 +73,7 @@ class ScrapeRunner {
 
   std::mutex mu_;
   std::vector<std::shared_ptr<Call>> stragglers_;  // GUARDED_BY(mu_)
+  WorkerPool pool_;                                // last: its destructor waits for the calls above
 };
 
 }  // namespace portmap

@@ -71,6 +71,12 @@ HttpResponse MetricsHandler::operator()(const HttpRequest& request) const {
     return HttpResponse::Text(400, error);
   }
   const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(budget);
+  std::shared_ptr<const std::string> body =
+      flight_->Do(deadline, [this, deadline] { return Collect(deadline); });
+  return ExpositionResponse(*body);
+}
+
+std::string MetricsHandler::Collect(Clock::time_point deadline) const {
   std::vector<prometheus::MetricFamily> families = runner_->Scrape(deadline);
   families.push_back(BuildInfoFamily());
   if (extra_) {
@@ -79,7 +85,7 @@ HttpResponse MetricsHandler::operator()(const HttpRequest& request) const {
   Status st = AppendProcessMetrics(proc_self_, proc_root_, &families);
   if (!st.ok()) LogWarn("process metrics incomplete", {{"err", st.message()}});
   MergeAndSort(&families);
-  return ExpositionResponse(Exposition(families));
+  return Exposition(families);
 }
 
 }  // namespace portmap

@@ -1,18 +1,24 @@
 // The /metrics handler: one scrape of every enabled collector under the
 // deadline Prometheus asks for, plus the exporter's own metrics
 // (portmap_exporter_build_info and process_*), in the text format.
+//
+// Scrapes that arrive while a collection is under way share it
+// (util/single_flight.h) when it ends by their own deadline: sixty-four
+// concurrent scrapers cost about one collection, not sixty-four.
 #pragma once
 
 #include <prometheus/metric_family.h>
 
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "collectors/scrape_runner.h"
 #include "exporter/web/http_server.h"
+#include "util/single_flight.h"
 
 namespace portmap {
 
@@ -44,15 +50,20 @@ class MetricsHandler {
       : runner_(runner),
         proc_self_(std::move(proc_self)),
         proc_root_(std::move(proc_root)),
-        extra_(std::move(extra)) {}
+        extra_(std::move(extra)),
+        flight_(std::make_shared<SingleFlight<std::string>>()) {}
 
   HttpResponse operator()(const HttpRequest& request) const;
 
  private:
+  std::string Collect(Clock::time_point deadline) const;  // the exposition text
+
   ScrapeRunner* runner_;
   const std::string proc_self_;
   const std::string proc_root_;
   const ExtraFamilies extra_;
+  // Shared by the copies of this handler (routes hold it by value).
+  std::shared_ptr<SingleFlight<std::string>> flight_;
 };
 
 }  // namespace portmap

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <stdexcept>
 #include <thread>
 
@@ -143,6 +144,22 @@ TEST(ScrapeRunnerTest, ConcurrentScrapes) {
   }
   for (auto& t : threads) t.join();
   EXPECT_EQ(good.load(), 160);
+}
+
+size_t ThreadsOfThisProcess() {
+  size_t n = 0;
+  for (const auto& e : std::filesystem::directory_iterator("/proc/self/task")) n += e.exists();
+  return n;
+}
+
+TEST(ScrapeRunnerTest, ScrapesCreateNoThreads) {
+  using M = FakeCollector::Mode;
+  const size_t before = ThreadsOfThisProcess();
+  ScrapeRunner runner(Collectors({{"a", M::kOk}, {"b", M::kOk}, {"c", M::kError}}), Paths{});
+  for (int i = 0; i < 30; ++i) runner.Scrape(Clock::now() + std::chrono::seconds(5));
+  // At most one kept thread per collector; a thread a scrape started would
+  // show as more once its predecessors had not exited yet.
+  EXPECT_LE(ThreadsOfThisProcess(), before + 3) << "collectors run on kept threads";
 }
 
 TEST(ScrapeRunnerTest, DestructionJoinsStragglers) {
