@@ -6,6 +6,8 @@
 #include <charconv>
 #include <cstdlib>
 #include <map>
+#include <mutex>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <utility>
@@ -95,26 +97,91 @@ class FirewalldCollector : public Collector {
         ports_(std::move(ports)) {}
 
   Status Collect(const ScrapeContext& ctx, std::vector<prometheus::MetricFamily>* out) override {
-    Families f;
-    Status status = CollectState(ctx, &f);
-    f.MoveTo(out);
+    Status status = CollectCached(ctx, out);
     CollectEvents(out);
     return status;
   }
 
  private:
-  Status CollectState(const ScrapeContext& ctx, Families* f) const {
+  // What a read of firewalld's state depends on besides firewalld itself.
+  struct Inputs {
+    uint64_t changes = 0;  // the watcher's count when the read began
+    std::string owner;
+    std::vector<std::string> uplinks;
+    std::vector<std::string> bridges;
+    std::set<PublishedPort> ports;
+    bool operator==(const Inputs&) const = default;
+  };
+  struct Cached {
+    Inputs inputs;
+    Clock::time_point read_at;
+    Status status;
+    std::vector<prometheus::MetricFamily> families;
+  };
+
+  // The state families from the last read while the watcher has seen no
+  // signal from firewalld since and nothing else it depends on changed;
+  // else a read over D-Bus (CollectState), kept when firewalld was RUNNING
+  // and every call answered.
+  Status CollectCached(const ScrapeContext& ctx, std::vector<prometheus::MetricFamily>* out) {
+    Inputs inputs;
+    LocalInterfaces(paths_, &inputs.uplinks, &inputs.bridges);
+    const std::vector<PublishedPortRef> refs =
+        ports_ ? ports_(ctx.deadline) : std::vector<PublishedPortRef>();
+    for (const PublishedPortRef& r : refs) inputs.ports.insert({r.proto, r.port});
+
+    const bool watched =
+        events_ != nullptr && events_->Sync(std::min(ctx.deadline, Clock::now() + kSyncBudget));
+    if (watched) {
+      const FirewalldEventsSnapshot snap = events_->Snapshot();
+      inputs.changes = snap.changes;
+      inputs.owner = snap.owner;
+      if (snap.listening && snap.owner.empty()) {
+        // The bus said the name has no owner and has said nothing since.
+        Families f;
+        AddSample(&f.up, {}, 0);
+        f.MoveTo(out);
+        return Status::Ok();
+      }
+      std::lock_guard<std::mutex> lock(mu_);
+      if (cached_ && cached_->inputs == inputs && Clock::now() - cached_->read_at < kMaxCacheAge) {
+        for (const auto& f : cached_->families) out->push_back(f);
+        return cached_->status;
+      }
+    }
+
+    Families f;
+    bool running = false;
+    Status status = CollectState(ctx, inputs, &f, &running);
+    std::vector<prometheus::MetricFamily> families;
+    f.MoveTo(&families);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      ++reads_;
+      if (watched && running && status.ok()) {
+        cached_ = Cached{std::move(inputs), Clock::now(), status, families};
+      } else {
+        cached_.reset();
+      }
+    }
+    for (auto& fam : families) out->push_back(std::move(fam));
+    return status;
+  }
+
+  Status CollectState(const ScrapeContext& ctx, const Inputs& inputs, Families* f,
+                      bool* running) const {
+    // No bus at all: found on opening, or on the first call of a kept
+    // connection whose daemon went away (the session reconnects once).
+    auto failed = [f](const CallStatus& st) {
+      if (!IsNoBus(st)) return Status::Error(st.message);
+      AddSample(&f->up, {}, 0);
+      return Status::NoData("no system bus: " + st.message);
+    };
     CallStatus st;
     std::unique_ptr<FirewalldSession> s = client_->Open(ctx.deadline, &st);
-    if (s == nullptr) {
-      if (IsNoBus(st)) {
-        AddSample(&f->up, {}, 0);
-        return Status::NoData("no system bus: " + st.message);
-      }
-      return Status::Error(st.message);
-    }
+    if (s == nullptr) return failed(st);
     bool owned = false;
-    if (st = s->NameHasOwner(&owned); !st.ok()) return Status::Error(st.message);
+    if (st = s->NameHasOwner(&owned); !st.ok()) return failed(st);
     std::string state;
     if (owned) st = s->Property("state", &state);
     if (!owned || IsNoOwner(st)) {
@@ -126,6 +193,7 @@ class FirewalldCollector : public Collector {
     if (state != "RUNNING") {  // INIT/FAILED: zones are not there
       return Status::Ok();
     }
+    *running = true;
 
     std::string errors;
     auto note = [&errors](const CallStatus& cs) {
@@ -150,17 +218,15 @@ class FirewalldCollector : public Collector {
     }
 
     std::vector<std::string> ingress_zones;
-    CollectZones(s.get(), default_zone, f, &ingress_zones, note);
-    const std::vector<PublishedPortRef> ports =
-        ports_ ? ports_(ctx.deadline) : std::vector<PublishedPortRef>();
-    if (!ports.empty()) CollectPorts(s.get(), ports, ingress_zones, f, note);
+    CollectZones(s.get(), default_zone, inputs, f, &ingress_zones, note);
+    if (!inputs.ports.empty()) CollectPorts(s.get(), inputs.ports, ingress_zones, f, note);
     if (!errors.empty()) return Status::Error(errors);
     return Status::Ok();
   }
 
   template <typename Note>
-  void CollectZones(FirewalldSession* s, const std::string& default_zone, Families* f,
-                    std::vector<std::string>* ingress_zones, Note note) const {
+  void CollectZones(FirewalldSession* s, const std::string& default_zone, const Inputs& inputs,
+                    Families* f, std::vector<std::string>* ingress_zones, Note note) const {
     std::map<std::string, std::string> zone_of;
     dbus::NameToLists active;
     if (note(s->ActiveZones(&active))) {
@@ -170,11 +236,9 @@ class FirewalldCollector : public Collector {
         for (const std::string& iface : it->second) zone_of[iface] = zone;
       }
     }
-    std::vector<std::string> uplinks;
-    std::vector<std::string> bridges;
-    LocalInterfaces(paths_, &uplinks, &bridges);
+    const std::vector<std::string>& uplinks = inputs.uplinks;
     std::vector<std::string> local = uplinks;
-    local.insert(local.end(), bridges.begin(), bridges.end());
+    local.insert(local.end(), inputs.bridges.begin(), inputs.bridges.end());
     for (const std::string& iface : local) {
       if (zone_of.count(iface) != 0) continue;
       std::string zone;
@@ -195,10 +259,8 @@ class FirewalldCollector : public Collector {
   }
 
   template <typename Note>
-  void CollectPorts(FirewalldSession* s, const std::vector<PublishedPortRef>& refs,
+  void CollectPorts(FirewalldSession* s, const std::set<PublishedPort>& ports,
                     const std::vector<std::string>& ingress_zones, Families* f, Note note) const {
-    std::set<PublishedPort> ports;
-    for (const PublishedPortRef& r : refs) ports.insert({r.proto, r.port});
     FirewalldView view;
     dbus::NameToLists active;
     if (note(s->ActivePolicies(&active))) {
@@ -254,6 +316,15 @@ class FirewalldCollector : public Collector {
   }
 
   void CollectEvents(std::vector<prometheus::MetricFamily>* out) const {
+    auto reads = MakeFamily("portmap_firewalld_state_reads_total",
+                            "Reads of firewalld's runtime state over D-Bus since the exporter "
+                            "started; scrapes between two changes reuse the last read.",
+                            MetricType::Counter);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      AddSample(&reads, {}, static_cast<double>(reads_));
+    }
+    out->push_back(std::move(reads));
     if (events_ == nullptr) return;
     const FirewalldEventsSnapshot snap = events_->Snapshot();
     auto reloads = MakeFamily("portmap_firewalld_reloads_total",
@@ -274,10 +345,20 @@ class FirewalldCollector : public Collector {
     out->push_back(std::move(listening));
   }
 
+  // A watched read is kept at most this long: a safety net for a change that
+  // sent no signal, at one read per five minutes.
+  static constexpr auto kMaxCacheAge = std::chrono::minutes(5);
+  // How long a scrape waits for the watcher to have handled what the bus sent.
+  static constexpr auto kSyncBudget = std::chrono::seconds(1);
+
   const Paths paths_;
   const std::unique_ptr<FirewalldClient> client_;
   const std::unique_ptr<FirewalldEvents> events_;
   const PublishedPortsFn ports_;
+
+  mutable std::mutex mu_;
+  std::optional<Cached> cached_;  // GUARDED_BY(mu_)
+  uint64_t reads_ = 0;            // GUARDED_BY(mu_)
 };
 
 }  // namespace

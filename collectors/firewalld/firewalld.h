@@ -44,12 +44,24 @@
 // published it, and this collector reads no rules itself.  Without them (a
 // test's options), no port series are exported.
 //
-// A stopped (SIGSTOP) or wedged firewalld makes the first call time out at
-// the deadline: the scrape answers, with success 0 for this collector, and
-// recovers by itself on the next scrape (a fresh connection per scrape).
+// Read once per change: firewalld's runtime state changes only through its
+// D-Bus API, and every change sends a signal (firewalld_watcher.h).  A scrape
+// asks the watcher to Sync (a Peer.Ping firewalld's libdbus answers), then
+// reuses the last read while the watcher's change count, firewalld's owner,
+// the interfaces under --path.sysfs and the published ports are what they
+// were, for at most five minutes; otherwise it reads afresh, over one kept
+// bus connection (firewalld_client.h).  Only a complete read of a RUNNING
+// firewalld is kept.  With the name unowned and the watcher listening, up is
+// 0 without a call.
+//   portmap_firewalld_state_reads_total        reads made since the start.
 //
-// Thread safety: Collect() may run concurrently; each call opens its own bus
-// connection, and the watcher guards its counters.
+// A stopped (SIGSTOP) or wedged firewalld cannot answer the Ping, so the
+// scrape reads, and the first call times out at the deadline: the scrape
+// answers, with success 0 for this collector, and recovers by itself on the
+// next scrape (the timed-out connection is dropped, a new one opened).
+//
+// Thread safety: Collect() may run concurrently; the last read and the
+// watcher's counters are guarded.
 #pragma once
 
 #include <functional>

@@ -1,5 +1,7 @@
 #include "collectors/firewalld/firewalld_client.h"
 
+#include <cerrno>
+#include <mutex>
 #include <utility>
 
 namespace portmap {
@@ -9,10 +11,54 @@ namespace {
 using dbus::Message;
 using dbus::MethodCall;
 
+// The one connection sessions take turns on.  A session that finds it taken
+// (two scrapes with different deadlines at once) opens one of its own.
+class KeptConnection {
+ public:
+  dbus::Connection Take(bool* kept) {
+    std::lock_guard<std::mutex> lock(mu_);
+    *kept = conn_.connected() && sd_bus_is_open(conn_.get()) > 0;
+    return *kept ? std::move(conn_) : dbus::Connection();
+  }
+  void Give(dbus::Connection conn) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!conn_.connected()) conn_ = std::move(conn);
+  }
+
+ private:
+  std::mutex mu_;
+  dbus::Connection conn_;  // GUARDED_BY(mu_)
+};
+
+// The connection itself failed, not the call: the daemon restarted and the
+// kept socket is dead.  sd-bus names such failures itself (Disconnected).
+bool IsTransportError(const CallStatus& st) {
+  return st.error_name == "org.freedesktop.DBus.Error.Disconnected" ||
+         (st.error_name.empty() &&
+          (st.err == ECONNRESET || st.err == ENOTCONN || st.err == EPIPE || st.err == ESHUTDOWN));
+}
+
+// After these the connection is not kept: a dead socket, or a reply that may
+// still come and would only sit unread in it.
+bool SpoilsConnection(const CallStatus& st) {
+  return IsTransportError(st) || st.timed_out() ||
+         st.error_name == "org.freedesktop.DBus.Error.NoReply" ||
+         st.error_name == "org.freedesktop.DBus.Error.Timeout";
+}
+
 class SdBusSession : public FirewalldSession {
  public:
-  SdBusSession(dbus::Connection conn, dbus::Clock::time_point deadline)
-      : conn_(std::move(conn)), deadline_(deadline) {}
+  SdBusSession(std::shared_ptr<KeptConnection> keeper, dbus::Connection conn, bool kept,
+               dbus::Clock::time_point deadline)
+      : keeper_(std::move(keeper)), conn_(std::move(conn)), kept_(kept), deadline_(deadline) {}
+  SdBusSession(const SdBusSession&) = delete;
+  SdBusSession& operator=(const SdBusSession&) = delete;
+  // A connection whose calls all got an answer goes back for the next
+  // session; one with a call timed out or broken does not (a late reply, a
+  // dead socket).
+  ~SdBusSession() override {
+    if (healthy_ && conn_.connected()) keeper_->Give(std::move(conn_));
+  }
 
   CallStatus NameHasOwner(bool* owned) override {
     return Call(BusCall("NameHasOwner"),
@@ -89,13 +135,29 @@ class SdBusSession : public FirewalldSession {
   CallStatus Call(const MethodCall& call, Decode decode) {
     Message reply;
     CallStatus st = conn_.Call(call, deadline_, &reply);
+    if (kept_ && IsTransportError(st)) {
+      // The kept connection died since the last session: one fresh try.
+      kept_ = false;
+      CallStatus open;
+      conn_ = dbus::Connection::OpenSystem(deadline_, &open);
+      if (!open.ok()) {
+        healthy_ = false;
+        return open;
+      }
+      st = conn_.Call(call, deadline_, &reply);
+    }
+    kept_ = false;  // answered once: a later failure is this session's
+    if (SpoilsConnection(st)) healthy_ = false;
     if (!st.ok()) return st;
     st = decode(reply.get());
     if (!st.ok()) st.message = call.interface + "." + call.member + ": " + st.message;
     return st;
   }
 
+  const std::shared_ptr<KeptConnection> keeper_;
   dbus::Connection conn_;
+  bool kept_;            // conn_ came from the keeper and has not answered yet
+  bool healthy_ = true;  // every call so far got an answer (maybe an error reply)
   const dbus::Clock::time_point deadline_;
 };
 
@@ -103,10 +165,18 @@ class SdBusClient : public FirewalldClient {
  public:
   std::unique_ptr<FirewalldSession> Open(dbus::Clock::time_point deadline,
                                          CallStatus* status) override {
-    dbus::Connection conn = dbus::Connection::OpenSystem(deadline, status);
-    if (!status->ok()) return nullptr;
-    return std::make_unique<SdBusSession>(std::move(conn), deadline);
+    bool kept = false;
+    dbus::Connection conn = keeper_->Take(&kept);
+    if (!kept) {
+      conn = dbus::Connection::OpenSystem(deadline, status);
+      if (!status->ok()) return nullptr;
+    }
+    *status = CallStatus::Ok();
+    return std::make_unique<SdBusSession>(keeper_, std::move(conn), kept, deadline);
   }
+
+ private:
+  const std::shared_ptr<KeptConnection> keeper_ = std::make_shared<KeptConnection>();
 };
 
 }  // namespace

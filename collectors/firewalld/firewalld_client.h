@@ -80,8 +80,10 @@ class FirewalldClient {
                                                  CallStatus* status) = 0;
 };
 
-// The real client: a new system-bus connection per session (a scrape), so a
-// bus restart between scrapes needs no reconnection logic here.
+// The real client: one system-bus connection kept from session to session (no
+// AUTH and Hello per read).  A session whose first call finds the kept
+// connection dead (dbus-daemon restarted) reconnects once and carries on; a
+// connection that saw a call time out is dropped, not kept.
 std::unique_ptr<FirewalldClient> NewSdBusFirewalldClient();
 
 // Whether a failed status means "nobody owns the name" (firewalld went away

@@ -122,15 +122,33 @@ class FakeClient : public FirewalldClient {
   FakeBus* b_;
 };
 
+// The watcher as the collector sees it.  `synced` false: the watcher could
+// not vouch for having seen every signal, so nothing is reused.
+struct FakeWatch {
+  bool synced = false;
+  uint64_t changes = 0;
+  std::string owner = ":1.42";
+  bool listening = true;
+};
+
 class FakeEvents : public FirewalldEvents {
  public:
+  explicit FakeEvents(const FakeWatch* watch = nullptr) : w_(watch) {}
   FirewalldEventsSnapshot Snapshot() const override {
     FirewalldEventsSnapshot s;
     s.reloads = 3;
     s.restarts = 1;
-    s.listening = true;
+    s.listening = w_ == nullptr || w_->listening;
+    if (w_ != nullptr) {
+      s.changes = w_->changes;
+      s.owner = w_->owner;
+    }
     return s;
   }
+  bool Sync(Clock::time_point /*deadline*/) override { return w_ != nullptr && w_->synced; }
+
+ private:
+  const FakeWatch* w_;
 };
 
 FakeBus StockPublic() {
@@ -162,6 +180,30 @@ struct Scrape {
     }
     return -1;
   }
+};
+
+// One collector scraped several times, as the exporter does.
+class Watched {
+ public:
+  Watched(FakeBus* bus, const FakeWatch* watch, const std::vector<PublishedPortRef>* ports) {
+    options_.paths.procfs = kFixtures + "/proc";
+    options_.paths.sysfs = kFixtures + "/sys";
+    options_.paths.rootfs = kFixtures + "/root";
+    collector_ = NewFirewalldCollectorWith(options_, std::make_unique<FakeClient>(bus),
+                                           std::make_unique<FakeEvents>(watch),
+                                           [ports](Clock::time_point) { return *ports; });
+  }
+  Scrape Collect() {
+    std::stop_source stop;
+    ScrapeContext ctx{options_.paths, Clock::now() + std::chrono::seconds(5), stop.get_token()};
+    Scrape s;
+    s.status = collector_->Collect(ctx, &s.families);
+    return s;
+  }
+
+ private:
+  CollectorOptions options_;
+  std::unique_ptr<Collector> collector_;
 };
 
 Scrape ScrapeWith(FakeBus* bus, const std::vector<PublishedPortRef>& ports = {{"tcp", 5000}}) {
@@ -288,6 +330,93 @@ TEST(FirewalldCollectorTest, NoPortsNoPortSeries) {
   Scrape s = ScrapeWith(&bus, {});
   EXPECT_TRUE(s.status.ok());
   EXPECT_EQ(s.Value("portmap_firewalld_port_allowed"), -1);
+}
+
+const Labels kPort5000 = {{"proto", "tcp"}, {"port", "5000"}, {"zone", "public"}};
+
+TEST(FirewalldCacheTest, NoCallWhileFirewalldSentNoSignal) {
+  FakeBus bus = StockPublic();
+  FakeWatch watch{.synced = true, .changes = 7};
+  std::vector<PublishedPortRef> ports = {{"tcp", 5000}};
+  Watched w(&bus, &watch, &ports);
+  Scrape first = w.Collect();
+  ASSERT_TRUE(first.status.ok()) << first.status.message();
+  EXPECT_EQ(first.Value("portmap_firewalld_port_allowed", kPort5000), 0);
+  EXPECT_EQ(first.Value("portmap_firewalld_state_reads_total"), 1);
+  const int calls = bus.calls;
+  Scrape again = w.Collect();
+  EXPECT_EQ(bus.calls, calls) << "no D-Bus call while nothing changed";
+  EXPECT_TRUE(again.status.ok());
+  EXPECT_EQ(again.Value("portmap_firewalld_up"), 1);
+  EXPECT_EQ(again.Value("portmap_firewalld_port_allowed", kPort5000), 0);
+  EXPECT_EQ(again.Value("portmap_firewalld_state_reads_total"), 1);
+
+  // firewall-cmd --add-port=5000/tcp: firewalld answers differently and
+  // sends PortAdded, which the watcher counts.
+  bus.zones["public"].pairs["ports"] = {{"5000", "tcp"}};
+  ++watch.changes;
+  Scrape opened = w.Collect();
+  EXPECT_GT(bus.calls, calls);
+  EXPECT_EQ(opened.Value("portmap_firewalld_port_allowed", kPort5000), 1);
+  EXPECT_EQ(opened.Value("portmap_firewalld_state_reads_total"), 2);
+}
+
+TEST(FirewalldCacheTest, ANewPublishedPortOrInterfaceOrOwnerIsReadAfresh) {
+  FakeBus bus = StockPublic();
+  FakeWatch watch{.synced = true};
+  std::vector<PublishedPortRef> ports = {{"tcp", 5000}};
+  Watched w(&bus, &watch, &ports);
+  w.Collect();
+  ports.push_back({"tcp", 22});
+  Scrape more = w.Collect();
+  EXPECT_EQ(more.Value("portmap_firewalld_state_reads_total"), 2);
+  EXPECT_EQ(more.Value("portmap_firewalld_port_allowed",
+                       {{"proto", "tcp"}, {"port", "22"}, {"zone", "public"}}),
+            1);
+  watch.owner = ":1.99";  // a restart the watcher saw
+  EXPECT_EQ(w.Collect().Value("portmap_firewalld_state_reads_total"), 3);
+}
+
+TEST(FirewalldCacheTest, NothingIsReusedWithoutTheWatchersWord) {
+  FakeBus bus = StockPublic();
+  FakeWatch watch{.synced = false};
+  std::vector<PublishedPortRef> ports = {{"tcp", 5000}};
+  Watched w(&bus, &watch, &ports);
+  w.Collect();
+  EXPECT_EQ(w.Collect().Value("portmap_firewalld_state_reads_total"), 2);
+}
+
+TEST(FirewalldCacheTest, AFailedOrNotRunningReadIsNotKept) {
+  FakeBus bus = StockPublic();
+  FakeWatch watch{.synced = true};
+  std::vector<PublishedPortRef> ports = {{"tcp", 5000}};
+  Watched w(&bus, &watch, &ports);
+  bus.state = "INIT";
+  EXPECT_EQ(w.Collect().Value("portmap_firewalld_up"), 0);
+  bus.state = "RUNNING";  // firewalld finished starting: no signal needed
+  Scrape running = w.Collect();
+  EXPECT_EQ(running.Value("portmap_firewalld_up"), 1);
+  EXPECT_EQ(running.Value("portmap_firewalld_state_reads_total"), 2);
+
+  FakeBus failing = StockPublic();
+  failing.state_status = CallStatus::Errno(ETIMEDOUT, "stopped");
+  Watched f(&failing, &watch, &ports);
+  EXPECT_FALSE(f.Collect().status.ok());
+  failing.state_status = {};
+  Scrape recovered = f.Collect();
+  EXPECT_TRUE(recovered.status.ok()) << "a failure is never served again";
+  EXPECT_EQ(recovered.Value("portmap_firewalld_up"), 1);
+}
+
+TEST(FirewalldCacheTest, NoOwnerWhileListeningNeedsNoCall) {
+  FakeBus bus = StockPublic();
+  FakeWatch watch{.synced = true, .owner = ""};
+  std::vector<PublishedPortRef> ports = {{"tcp", 5000}};
+  Watched w(&bus, &watch, &ports);
+  Scrape s = w.Collect();
+  EXPECT_TRUE(s.status.ok());
+  EXPECT_EQ(s.Value("portmap_firewalld_up"), 0);
+  EXPECT_EQ(bus.calls, 0);
 }
 
 TEST(BackendFromConfTest, LastAssignmentWins) {
