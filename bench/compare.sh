@@ -188,6 +188,8 @@ cmd "ip netns exec $ns iptables-nft-restore --noflush < foreign.rules   # bench/
 t0=$(lab_now_us)
 in_ns timeout 300 iptables-nft-restore --noflush <"$work/foreign.rules"
 foreign_s=$(awk -v us=$(($(lab_now_us) - t0)) 'BEGIN { printf "%.1f", us / 1e6 }')
+kube=$(in_ns nft list chain ip nat KUBE-SERVICES 2>/dev/null | grep -c 'jump KUBE-SVC-' || true)
+((kube == foreign / 100)) || lab_die "nat KUBE-SERVICES holds $kube jumps, not $((foreign / 100))"
 
 # --- the exporters ------------------------------------------------------------------
 # start NAME PORT HEALTH_PATH COMMAND...: COMMAND in the namespace (ip netns exec
@@ -237,8 +239,12 @@ if save:
 EOF
 py=$(python3 -c 'import sys; print(sys.executable)') # not a shim: one exec per run
 # client URL N OUT [SAVE]: the samples into OUT (bounded: 60 s per scrape at most).
+# In the background, waited for: a TERM then reaches the cleanup at once (the
+# client runs in the lab's namespace, so lab.sh down ends it).
 client() {
-  in_ns timeout $((60 * $2 + 30)) "$py" "$work/client.py" "$1" "$2" ${4:+"$4"} >"$3"
+  ip netns exec "$ns" timeout $((60 * $2 + 30)) "$py" "$work/client.py" "$1" "$2" ${4:+"$4"} \
+    >"$3" &
+  wait "$!"
 }
 
 # wrk's Lua script: every status counted, one parseable line (as bench/load.sh's).
@@ -296,7 +302,8 @@ echo "- firewalld $(dpkg-query -W -f='${Version}' firewalld 2>/dev/null || echo 
 echo "- $(iptables-nft --version), $(nft --version), wrk $(wrk -v 2>&1 | awk 'NR == 1 { print $2 }')," \
   "$("$py" --version 2>&1)"
 echo "- lab $LAB_PREFIX: namespace $ns, $small published TCP ports (5000 by lab.sh;" \
-  "$first_extra-$((first_extra + small - 2)) added), $foreign foreign rules loaded in ${foreign_s} s;" \
+  "$first_extra-$((first_extra + small - 2)) added), $foreign foreign rules loaded in ${foreign_s} s" \
+  "(nat KUBE-SERVICES: $kube jumps, walked first from PREROUTING);" \
   "collectors after the warm-up: $collectors"
 echo "- every exporter and client runs in $ns on 127.0.0.1; CPU from /proc/PID/stat at $hz Hz" \
   "(one tick = $(awk -v hz="$hz" 'BEGIN { print 1000 / hz }') ms)"
@@ -382,7 +389,12 @@ under_load() {
   done
   wait "$wrk_pid" || { cat "$work/$x.wrk" >&2; lab_die "wrk on $x failed"; }
   hwm[$x]=$(kib "${pid[$x]}" VmHWM)
-  (sleep "$after_wait" && kib "${pid[$x]}" VmRSS >"$work/$x.after") &
+  (
+    trap 'kill "$sleeper" 2>/dev/null; exit 143' TERM # a TERM from cleanup ends the sleep too
+    sleep "$after_wait" &
+    sleeper=$!
+    wait "$sleeper" && kib "${pid[$x]}" VmRSS >"$work/$x.after"
+  ) &
   lab_defer lab_stop_pid "$!"
   printf -v "after_pid_$x" '%s' "$!"
   line=$(grep '^RESULT' "$work/$x.wrk") || { cat "$work/$x.wrk" >&2; lab_die "no wrk result"; }
