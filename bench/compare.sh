@@ -388,6 +388,7 @@ under_load() {
     sleep 0.2
   done
   wait "$wrk_pid" || { cat "$work/$x.wrk" >&2; lab_die "wrk on $x failed"; }
+  lab_pid_is_alive "${pid[$x]}" || lab_die "$x exited under wrk: $(tail -5 "$work/$x.log")"
   hwm[$x]=$(kib "${pid[$x]}" VmHWM)
   (
     trap 'kill "$sleeper" 2>/dev/null; exit 143' TERM # a TERM from cleanup ends the sleep too
