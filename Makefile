@@ -62,6 +62,7 @@ bench: deps
 	$(BUILD_DIR)/bench/forwarding_flip_bench --benchmark_min_time=2
 	bench/probe_bench.sh $(BUILD_DIR)
 	bench/load.sh $(BUILD_DIR)
+	bench/compare.sh $(BUILD_DIR)
 
 test-sanitize: deps
 	cmake -S . -B $(SANITIZE_BUILD_DIR) -DPORTMAP_WERROR=$(WERROR) -DPORTMAP_SANITIZE=ON $(CMAKE_ARGS)
