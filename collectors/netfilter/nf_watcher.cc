@@ -41,7 +41,9 @@ void NetfilterEventState::See(const NfWatchedChain& key) {
   snap_.rule_deletions.try_emplace(key, 0);
 }
 
-void NetfilterEventState::Seed(const std::vector<NftChainInfo>& chains) {
+void NetfilterEventState::Seed(const std::vector<NftChainInfo>& chains,
+                               std::optional<uint32_t> generation) {
+  generation_ = generation;
   present_.clear();
   for (const NftChainInfo& c : chains) {
     if (!IsWatched(c)) continue;
@@ -70,6 +72,9 @@ void NetfilterEventState::OnMessages(const NftMessages& msgs, double now) {
     ++snap_.deletions[Key(c)];
   }
   for (const NftGeneration& g : msgs.gens) {
+    // Generations compare modulo 2^32: g is new when it is ahead.
+    if (generation_ && static_cast<int32_t>(g.id - *generation_) <= 0) continue;
+    generation_ = g.id;
     ++snap_.ruleset_changes;
     snap_.last_process = g.proc_name;
     snap_.last_pid = g.proc_pid;
@@ -77,8 +82,15 @@ void NetfilterEventState::OnMessages(const NftMessages& msgs, double now) {
   }
 }
 
-void NetfilterEventState::OnResync(const std::vector<NftChainInfo>& chains) {
+void NetfilterEventState::OnResync(const std::vector<NftChainInfo>& chains,
+                                   std::optional<uint32_t> generation) {
   ++snap_.resyncs;
+  if (generation) {
+    if (generation_ && static_cast<int32_t>(*generation - *generation_) > 0) {
+      snap_.ruleset_changes += *generation - *generation_;
+    }
+    generation_ = generation;
+  }
   std::set<NfWatchedChain> now;
   for (const NftChainInfo& c : chains) {
     if (IsWatched(c)) now.insert(Key(c));
@@ -117,7 +129,8 @@ void NetfilterWatcher::SetBroken(const std::string& why) {
 }
 
 // The watched chains now, from a dump on a socket of its own.
-bool NetfilterWatcher::ReadWatched(std::vector<NftChainInfo>* chains, std::string* error) const {
+bool NetfilterWatcher::ReadWatched(std::vector<NftChainInfo>* chains, uint32_t* generation,
+                                   std::string* error) const {
   NetlinkStatus st;
   NftablesReader reader = NftablesReader::Open(&st);
   NftRuleset rs;
@@ -132,6 +145,7 @@ bool NetfilterWatcher::ReadWatched(std::vector<NftChainInfo>* chains, std::strin
         std::chrono::steady_clock::now() + kResyncTimeout, &rs);
   }
   if (!st.ok()) *error = st.message;
+  *generation = rs.generation;
   return st.ok();
 }
 
@@ -157,9 +171,12 @@ void NetfilterWatcher::Run(const std::stop_token& stop) {
     if (st.ok()) st = sock.JoinGroup(NFNLGRP_NFTABLES);
     if (st.ok()) (void)sock.SetReceiveBuffer(receive_buffer_);  // best effort
     std::vector<NftChainInfo> chains;
+    uint32_t generation = 0;
     std::string error;
     // Joined first, then read: a change between the two arrives as an event.
-    if (st.ok() && !ReadWatched(&chains, &error)) st = NetlinkStatus::Errno(EIO, error);
+    if (st.ok() && !ReadWatched(&chains, &generation, &error)) {
+      st = NetlinkStatus::Errno(EIO, error);
+    }
     if (!st.ok()) {
       SetBroken(st.message);
       if (thread_.Sleep(kRetryDelay)) return;
@@ -168,9 +185,9 @@ void NetfilterWatcher::Run(const std::stop_token& stop) {
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (first_open) {
-        state_.Seed(chains);
+        state_.Seed(chains, generation);
       } else {
-        state_.OnResync(chains);  // events were lost while closed
+        state_.OnResync(chains, generation);  // events were lost while closed
       }
       state_.mutable_snapshot()->listening = true;
       state_.mutable_snapshot()->error.clear();
@@ -184,9 +201,9 @@ void NetfilterWatcher::Run(const std::stop_token& stop) {
       if (woken) return;
       if (st.err == ENOBUFS) {
         chains.clear();
-        if (ReadWatched(&chains, &error)) {
+        if (ReadWatched(&chains, &generation, &error)) {
           std::lock_guard<std::mutex> lock(mu_);
-          state_.OnResync(chains);
+          state_.OnResync(chains, generation);
         }
       } else if (!st.ok()) {
         break;  // the socket itself failed: reopen it after a pause

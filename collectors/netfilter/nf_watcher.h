@@ -21,8 +21,9 @@
 // x_tables has no notifications.
 //
 // Lost events: on ENOBUFS the watcher re-reads the watched chains
-// (NftablesReader), counts a resync, and counts a deletion for every chain
-// it held that is gone (a chain deleted and re-created within the lost
+// (NftablesReader), counts a resync, counts the commits the lost events
+// announced (from the generation it read), and counts a deletion for every
+// chain it held that is gone (a chain deleted and re-created within the lost
 // burst is invisible, and so are rule deletions in it; the resync counter
 // says that may have happened).
 //
@@ -37,6 +38,7 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <stop_token>
 #include <string>
@@ -69,15 +71,22 @@ struct NetfilterEventSnapshot {
 // The bookkeeping, without I/O or locking (unit-tested directly).
 class NetfilterEventState {
  public:
-  // The watched chains present when the watcher starts listening.
-  void Seed(const std::vector<NftChainInfo>& chains);
+  // The watched chains present when the watcher starts listening, read at
+  // ruleset generation `generation` (nullopt: unknown).
+  void Seed(const std::vector<NftChainInfo>& chains,
+            std::optional<uint32_t> generation = std::nullopt);
   // Decoded messages, observed at `now` (Unix seconds); within one call,
   // new chains are applied before deleted rules, and those before deleted
   // chains.  A deleted rule counts when its chain is a watched chain already
-  // seen (a DELRULE carries no hook to tell a base chain by).
+  // seen (a DELRULE carries no hook to tell a base chain by).  A NEWGEN
+  // counts once: one whose generation a read already covered does not.
   void OnMessages(const NftMessages& msgs, double now);
-  // After lost events: the watched chains present now.
-  void OnResync(const std::vector<NftChainInfo>& chains);
+  // After lost events: the watched chains present now, read at generation
+  // `generation`.  Every commit since the last generation seen counts as a
+  // ruleset change (the generation goes up by one per commit), so a burst
+  // whose NEWGEN events were lost is still counted.
+  void OnResync(const std::vector<NftChainInfo>& chains,
+                std::optional<uint32_t> generation = std::nullopt);
 
   NetfilterEventSnapshot* mutable_snapshot() { return &snap_; }
   const NetfilterEventSnapshot& snapshot() const { return snap_; }
@@ -88,6 +97,7 @@ class NetfilterEventState {
   void See(const NfWatchedChain& key);
 
   std::set<NfWatchedChain> present_;
+  std::optional<uint32_t> generation_;  // the last generation counted or read
   NetfilterEventSnapshot snap_;
 };
 
@@ -115,7 +125,8 @@ class NetfilterWatcher : public NetfilterEvents {
 
  private:
   void Run(const std::stop_token& stop);
-  bool ReadWatched(std::vector<NftChainInfo>* chains, std::string* error) const;
+  bool ReadWatched(std::vector<NftChainInfo>* chains, uint32_t* generation,
+                   std::string* error) const;
   void SetBroken(const std::string& why);
 
   const int receive_buffer_;

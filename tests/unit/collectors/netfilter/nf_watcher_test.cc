@@ -127,6 +127,40 @@ TEST(NfWatcherTest, RestoreAfterFlushThenResyncSeesNothingLost) {
   EXPECT_EQ(state.snapshot().resyncs, 1u);
 }
 
+NftMessages Commit(uint32_t generation) {
+  NftMessages msgs;
+  msgs.gens.push_back({generation, 4242, "iptables-nft-restore"});
+  return msgs;
+}
+
+TEST(NfWatcherTest, CommitsWhoseEventsWereLostStillCount) {
+  NetfilterEventState state;
+  state.Seed(LabChains(), 100);
+  state.OnMessages(Commit(101), 1);
+  EXPECT_EQ(state.snapshot().ruleset_changes, 1u);
+  // ENOBUFS: a 100k-rule restore's events overflowed the socket; the read
+  // after it finds generation 104, so three more commits happened.
+  state.OnResync(LabChains(), 104);
+  EXPECT_EQ(state.snapshot().ruleset_changes, 4u);
+  EXPECT_EQ(state.snapshot().resyncs, 1u);
+  // Events of those commits still queued behind the overflow are not
+  // counted again; the next new one is.
+  state.OnMessages(Commit(103), 2);
+  state.OnMessages(Commit(104), 2);
+  EXPECT_EQ(state.snapshot().ruleset_changes, 4u);
+  state.OnMessages(Commit(105), 3);
+  EXPECT_EQ(state.snapshot().ruleset_changes, 5u);
+  EXPECT_EQ(state.snapshot().last_process, "iptables-nft-restore");
+}
+
+TEST(NfWatcherTest, GenerationsCompareAcrossTheWrap) {
+  NetfilterEventState state;
+  state.Seed(LabChains(), 0xffffffffu);
+  state.OnMessages(Commit(0), 1);
+  state.OnResync(LabChains(), 2);
+  EXPECT_EQ(state.snapshot().ruleset_changes, 3u);
+}
+
 TEST(NfWatcherTest, ResyncCountsChainsThatVanishedUnseen) {
   NetfilterEventState state;
   state.Seed(LabChains());
