@@ -20,8 +20,6 @@ namespace portmap::pathtrace {
 
 namespace {
 
-constexpr uint8_t kNfprotoIpv4 = 2;
-constexpr uint8_t kNfprotoIpv6 = 10;
 constexpr uint8_t kTcpListen = 10;  // TCP_LISTEN
 constexpr uint32_t kTableLocal = 255;
 

@@ -86,6 +86,10 @@ void ApplyDnat(Packet* pkt, const Addr& addr, uint16_t port) {
   pkt->ct.reply_sport = pkt->dport;
 }
 
+uint8_t NfprotoOf(int address_family) {
+  return address_family == AF_INET6 ? kNfprotoIpv6 : kNfprotoIpv4;
+}
+
 std::string EndpointString(const Addr& a, uint16_t port) {
   const std::string addr = AddrString(a);
   return (a.family == 10 /* AF_INET6 */ ? "[" + addr + "]" : addr) + ":" + std::to_string(port);

@@ -59,9 +59,16 @@ struct Interface {
   uint16_t type = 1;  // ARPHRD_ETHER
 };
 
+// netfilter's protocol families (linux/netfilter.h), without its header.
+inline constexpr uint8_t kNfprotoIpv4 = 2;
+inline constexpr uint8_t kNfprotoIpv6 = 10;
+
+// The netfilter family of an address family (AF_INET6 or else AF_INET).
+uint8_t NfprotoOf(int address_family);
+
 struct Packet {
-  uint8_t nfproto = 2;  // NFPROTO_IPV4 (2) or NFPROTO_IPV6 (10)
-  uint8_t l4proto = 6;  // IPPROTO_TCP (6) or IPPROTO_UDP (17)
+  uint8_t nfproto = kNfprotoIpv4;  // or kNfprotoIpv6
+  uint8_t l4proto = 6;             // IPPROTO_TCP (6) or IPPROTO_UDP (17)
   Addr saddr;
   Addr daddr;
   uint16_t sport = 0;  // host order
@@ -74,7 +81,7 @@ struct Packet {
   uint8_t pkttype = 0;  // PACKET_HOST
   Conntrack ct;
 
-  bool ipv6() const { return nfproto == 10; }
+  bool ipv6() const { return nfproto == kNfprotoIpv6; }
   // The IPv4 (20 bytes, no options) or IPv6 (40 bytes) header, checksum 0.
   std::vector<uint8_t> NetworkHeader() const;
   // The TCP (20 bytes) or UDP (8 bytes) header.

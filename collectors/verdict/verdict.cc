@@ -30,8 +30,6 @@ using pathtrace::TraceResult;
 
 constexpr uint16_t kClientPort = 40000;  // the traced client's source port
 // NFPROTO_IPV4 / NFPROTO_IPV6 (linux/netfilter.h clashes with netinet/in.h).
-constexpr uint8_t kNfprotoIpv4 = 2;
-constexpr uint8_t kNfprotoIpv6 = 10;
 
 // One traced path of one port and its verdict.
 struct PathResult {
@@ -173,7 +171,7 @@ class VerdictCollector : public Collector {
         for (const TraceOrigin& o : origins[dst.family]) {
           if (ctx.Expired()) return Status::Error("the scrape's deadline passed while tracing");
           Packet pkt;
-          pkt.nfproto = dst.family == AF_INET6 ? kNfprotoIpv6 : kNfprotoIpv4;
+          pkt.nfproto = pathtrace::NfprotoOf(dst.family);
           pkt.l4proto = ref.proto == "udp" ? IPPROTO_UDP : IPPROTO_TCP;
           pkt.saddr = o.client;
           pkt.daddr = IsAny(dst) ? o.uplink.addr : dst;
@@ -213,7 +211,7 @@ class VerdictCollector : public Collector {
       const HostFactsSnapshot host = ctx.facts->Snapshot();
       if (host.netfilter) return host.netfilter->nat_docker_families.contains(FamilyName(family));
     }
-    const uint8_t nfproto = family == AF_INET6 ? kNfprotoIpv6 : kNfprotoIpv4;
+    const uint8_t nfproto = pathtrace::NfprotoOf(family);
     const pathtrace::NftChainModel* chain = nullptr;
     return tracer_->ruleset()->Chain(nfproto, "nat", "DOCKER", &chain).ok() ||
            tracer_->ruleset()

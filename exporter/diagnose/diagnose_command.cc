@@ -35,8 +35,6 @@ constexpr auto kDiagnoseDeadline = std::chrono::seconds(5);
 // The client's source port, as `trace` and the verdict trace it.
 constexpr uint16_t kClientPort = 40000;
 // NFPROTO_IPV4 / NFPROTO_IPV6 (linux/netfilter.h clashes with netinet/in.h).
-constexpr uint8_t kNfprotoIpv4 = 2;
-constexpr uint8_t kNfprotoIpv6 = 10;
 constexpr char kNeedsCap[] = " (needs CAP_NET_ADMIN in this network namespace)";
 
 // The sources RunTrace (trace_command.cc) traces with: the live kernel, the
@@ -64,7 +62,7 @@ class LivePathTracer {
       *error = "no packet from " + q.client + " to " + q.address;
       return Status::Ok();
     }
-    pkt->nfproto = to->family == AF_INET6 ? kNfprotoIpv6 : kNfprotoIpv4;
+    pkt->nfproto = pathtrace::NfprotoOf(to->family);
     pkt->l4proto = q.proto == "udp" ? IPPROTO_UDP : IPPROTO_TCP;
     pkt->saddr = *from;
     pkt->daddr = *to;
