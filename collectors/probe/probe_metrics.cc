@@ -71,8 +71,9 @@ void AppendProbeFamilies(std::string_view vantage, const std::vector<ProbeRecord
       MakeFamily(kMetricProbeConnectSeconds,
                  "How long the TCP connect took until its outcome, in seconds.", MetricType::Gauge);
   auto outcome = MakeFamily(kMetricProbeOutcome,
-                            "The TCP connect's outcome: 1 on the current one (connected, refused, "
-                            "unreachable, timeout, error), 0 on the others.",
+                            "The TCP connect's outcome (connected, refused, unreachable, timeout, "
+                            "error): one series per target, 1, for the outcome that holds; the "
+                            "others have no series.",
                             MetricType::Gauge);
   auto histogram = MakeFamily("portmap_probe_connect_duration_seconds",
                               "Connect times of this exporter's successful probes of the target.",
@@ -83,11 +84,11 @@ void AppendProbeFamilies(std::string_view vantage, const std::vector<ProbeRecord
     const bool connected = r.result.outcome == ProbeOutcome::kConnected;
     AddSample(&success, labels, connected ? 1 : 0);
     AddSample(&seconds, labels, std::chrono::duration<double>(r.result.elapsed).count());
-    for (ProbeOutcome o : kAllProbeOutcomes) {
-      Labels with = labels;
-      with.push_back({"outcome", std::string(ProbeOutcomeName(o))});
-      AddSample(&outcome, std::move(with), r.result.outcome == o ? 1 : 0);
-    }
+    // Only the outcome that holds: a 0 for each of the others would cost four
+    // series per target, on every host address of every published port.
+    Labels with = labels;
+    with.push_back({"outcome", std::string(ProbeOutcomeName(r.result.outcome))});
+    AddSample(&outcome, std::move(with), 1);
     prometheus::ClientMetric metric;
     metric.label = labels;
     metric.histogram = histograms->Update(labels, r.result);

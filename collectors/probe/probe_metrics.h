@@ -2,7 +2,8 @@
 // every published port) and by the /probe handler (one target):
 //   portmap_probe_success{vantage,target,...}           1 connected, 0 not
 //   portmap_probe_connect_seconds{vantage,target,...}   how long the connect took
-//   portmap_probe_outcome{vantage,target,...,outcome}   1 on the outcome, 0 on the others
+//   portmap_probe_outcome{vantage,target,...,outcome}   1, for the outcome that holds only
+//       (no series for the others, as portmap_published_port_blocked{cause})
 //   portmap_probe_connect_duration_seconds{vantage,target,...}  histogram of the
 //       connect times of successful probes, kept across scrapes
 // `...` are a static target's extra labels.

@@ -81,6 +81,18 @@ probe_external() {
 causes=(ip_forward_disabled rp_filter no_route raw_drop firewalld_port_closed docker_user_drop
   docker_rule_drop forward_policy_drop foreign_rule_drop docker_chain_missing dnat_rule_missing
   no_listener)
+outcomes=(connected refused unreachable timeout error)
+
+# expect_outcome VANTAGE TARGET WANT DESCRIPTION: the outcome WANT at 1 and no
+# series for the other outcomes (the exporter exports only the one that holds).
+expect_outcome() {
+  local vantage=$1 target=$2 want=$3 o v
+  for o in "${outcomes[@]}"; do
+    v=missing
+    [[ $o == "$want" ]] && v=1
+    expect portmap_probe_outcome "vantage=\"$vantage\" target=\"$target\" outcome=\"$o\"" "$v" "$4"
+  done
+}
 
 # check_state NAME LOCAL EXTERNAL REACHABLE [CAUSE...]: the outcomes from
 # both vantages, the prediction, and exactly those causes at 1 (no series for
@@ -91,8 +103,7 @@ check_state() {
   echo "# $name"
   scrape_host
   for target in "127.0.0.1:$REGISTRY_PORT" "$UPLINK_HOST_IP:$REGISTRY_PORT"; do
-    expect portmap_probe_outcome "vantage=\"local\" target=\"$target\" outcome=\"$local_want\"" \
-      1 "$name: local"
+    expect_outcome local "$target" "$local_want" "$name: local"
   done
   expect portmap_published_port_reachable_predicted \
     "proto=\"tcp\" host_port=\"$REGISTRY_PORT\"" "$reachable" "$name: verdict"
@@ -103,8 +114,7 @@ check_state() {
       "proto=\"tcp\" host_port=\"$REGISTRY_PORT\" cause=\"$cause\"" "$want" "$name: cause"
   done
   probe_external
-  LAB_METRICS=$work/external expect portmap_probe_outcome \
-    "vantage=\"external\" target=\"$UPLINK_HOST_IP:$REGISTRY_PORT\" outcome=\"$ext_want\"" 1 \
+  LAB_METRICS=$work/external expect_outcome external "$UPLINK_HOST_IP:$REGISTRY_PORT" "$ext_want" \
     "$name: external (${probe_ms} ms)"
   # A timeout must still answer within the scrape timeout (3 s header).
   if ((probe_ms < 3000)); then
