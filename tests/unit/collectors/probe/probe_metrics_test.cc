@@ -5,7 +5,6 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <regex>
 
 #include "collectors/probe/local_targets.h"
 #include "exporter/probe_handler.h"
@@ -98,11 +97,15 @@ TEST(LocalTargetsTest, LoopbackAndEveryAddressButExcludedInterfaces) {
                                               {"docker0", "172.17.0.1"},
                                               {"br-0123456789ab", "172.18.0.1"},
                                               {"eth1", "10.0.0.5"}};
-  const std::regex exclude(NetfilterDiscovery{}.exclude_interfaces);
+  const InterfacePattern exclude = NetfilterDiscovery{}.exclude_interfaces;
   EXPECT_EQ(LocalTargets({5000, 80}, addresses, exclude),
             (std::vector<std::string>{"10.0.0.5:5000", "10.0.0.5:80", "127.0.0.1:5000",
                                       "127.0.0.1:80", "198.51.100.1:5000", "198.51.100.1:80"}));
   EXPECT_TRUE(LocalTargets({}, addresses, exclude).empty());
+  InterfacePattern eth;
+  ASSERT_TRUE(InterfacePattern::Compile("eth[0-9]+", &eth).ok());
+  EXPECT_EQ(LocalTargets({80}, addresses, eth),
+            (std::vector<std::string>{"127.0.0.1:80", "172.17.0.1:80", "172.18.0.1:80"}));
 }
 
 TEST(ProbeQueryTest, DecodesAndRejectsMalformedEscapes) {
