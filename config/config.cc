@@ -97,6 +97,7 @@ Status ParseModule(const YamlSource& src, const YAML::Node& node, const std::str
         }
         if (key == "timeout") return src.GetTimeout(key_node, value, key, &module->timeout);
         if (key == "tcp") return ParseTcp(src, value, where + ".tcp", module);
+        if (key == "histogram") return src.GetBool(key_node, value, key, &module->histogram);
         if (key == "http" || key == "icmp" || key == "dns" || key == "grpc") {
           return src.Error(key_node, key + " is not supported: only the tcp prober is supported");
         }

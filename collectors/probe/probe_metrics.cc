@@ -18,6 +18,15 @@ std::string ConnectHistograms::Key(const Labels& labels) {
   return key;
 }
 
+void ConnectHistograms::Forget(const Labels& labels) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (series_.empty()) return;  // the default: no module asks for histograms
+  auto it = series_.find(Key(labels));
+  if (it == series_.end()) return;
+  lru_.erase(it->second.lru);
+  series_.erase(it);
+}
+
 size_t ConnectHistograms::size() const {
   std::lock_guard<std::mutex> lock(mu_);
   return series_.size();
@@ -76,7 +85,8 @@ void AppendProbeFamilies(std::string_view vantage, const std::vector<ProbeRecord
                             "others have no series.",
                             MetricType::Gauge);
   auto histogram = MakeFamily("portmap_probe_connect_duration_seconds",
-                              "Connect times of this exporter's successful probes of the target.",
+                              "Connect times of this exporter's successful probes of the target "
+                              "(targets whose module sets histogram: true).",
                               MetricType::Histogram);
   for (const ProbeRecord& r : records) {
     Labels labels = {{"vantage", std::string(vantage)}, {"target", r.target}};
@@ -89,12 +99,18 @@ void AppendProbeFamilies(std::string_view vantage, const std::vector<ProbeRecord
     Labels with = labels;
     with.push_back({"outcome", std::string(ProbeOutcomeName(r.result.outcome))});
     AddSample(&outcome, std::move(with), 1);
+    if (!r.histogram) {
+      histograms->Forget(labels);
+      continue;
+    }
     prometheus::ClientMetric metric;
     metric.label = labels;
     metric.histogram = histograms->Update(labels, r.result);
     histogram.metric.push_back(std::move(metric));
   }
-  for (auto* f : {&success, &seconds, &outcome, &histogram}) out->push_back(std::move(*f));
+  for (auto* f : {&success, &seconds, &outcome}) out->push_back(std::move(*f));
+  // Opt-in: 19 series per target, so not even described unless asked for.
+  if (!histogram.metric.empty()) out->push_back(std::move(histogram));
 }
 
 }  // namespace portmap

@@ -129,6 +129,19 @@ expect portmap_scrape_collector_success 'collector="verdict"' 1 "verdict collect
 expect portmap_scrape_collector_success 'collector="probe"' 1 "probe collector"
 # docker0's address is Docker's own: not probed by default.
 expect portmap_probe_success "target=\"$BRIDGE_IP:$REGISTRY_PORT\"" missing "bridge address"
+# 3 series per target by default (success, connect_seconds, the outcome that
+# holds); the connect-time histogram is a module's opt-in.
+for target in "127.0.0.1:$REGISTRY_PORT" "$UPLINK_HOST_IP:$REGISTRY_PORT"; do
+  n=$(grep '^portmap_probe_' "$LAB_METRICS" | grep -cF "target=\"$target\"" || true)
+  if [[ $n == 3 ]]; then lab_ok "$target: 3 probe series"; else
+    lab_not_ok "$target: $n probe series, want 3"
+  fi
+done
+if grep -q '^portmap_probe_connect_duration_seconds' "$LAB_METRICS"; then
+  lab_not_ok "the connect-time histogram is exported without a module asking for it"
+else
+  lab_ok "no connect-time histogram by default"
+fi
 
 "$LAB_DIR/fault.sh" ip_forward off
 check_state "ip_forward off" connected timeout 0 ip_forward_disabled
@@ -172,6 +185,10 @@ scrape_host 5
 connected=$(grep -c '^portmap_probe_success{.*group="many".*} 1$' "$LAB_METRICS" || true)
 if [[ $connected == 500 ]]; then lab_ok "500 of 500 targets connected in one scrape"; else
   lab_not_ok "$connected of 500 targets connected"
+fi
+series=$(grep -c '^portmap_probe_.*group="many"' "$LAB_METRICS" || true)
+if [[ $series == 1500 ]]; then lab_ok "1500 probe series for the 500 targets"; else
+  lab_not_ok "$series probe series for the 500 targets, want 1500"
 fi
 if ((scrape_ms < 5000)); then lab_ok "the scrape took ${scrape_ms} ms < the 5 s timeout"; else
   lab_not_ok "the scrape took ${scrape_ms} ms, over the 5 s timeout"

@@ -40,6 +40,7 @@ void ExpectDefaults(const ProbeConfig& config) {
   EXPECT_EQ(module.preferred_ip_protocol, IpProtocol::kIp4);
   EXPECT_TRUE(module.ip_protocol_fallback);
   EXPECT_EQ(module.source_ip_address, "");
+  EXPECT_FALSE(module.histogram);
   EXPECT_TRUE(config.targets.empty());
   EXPECT_TRUE(config.netfilter.enabled);
   EXPECT_EQ(config.netfilter.module, kDefaultModule);
@@ -63,6 +64,7 @@ modules:
   tcp_connect:
     prober: tcp
     timeout: 1m30s
+    histogram: true
     tcp:
       preferred_ip_protocol: ip6
       ip_protocol_fallback: false
@@ -89,10 +91,12 @@ TEST(ConfigParseTest, FullConfig) {
   EXPECT_EQ(tcp.preferred_ip_protocol, IpProtocol::kIp6);
   EXPECT_FALSE(tcp.ip_protocol_fallback);
   EXPECT_EQ(tcp.source_ip_address, "198.51.100.1");
+  EXPECT_TRUE(tcp.histogram);
   const ProbeModule& fast = config.modules.at("fast");
   EXPECT_EQ(fast.timeout, milliseconds(500));
   EXPECT_EQ(fast.preferred_ip_protocol, IpProtocol::kIp4);
   EXPECT_TRUE(fast.ip_protocol_fallback);
+  EXPECT_FALSE(fast.histogram) << "off unless the module says so";
 
   ASSERT_EQ(config.targets.size(), 3u);
   EXPECT_EQ(config.targets[0].target, "registry.example.com:5000");
@@ -199,6 +203,15 @@ TEST(ConfigErrorTest, TcpValues) {
             "f.yml:3:33: ip_protocol_fallback must be true or false, not \"yes\"");
   EXPECT_EQ(ParseError("modules:\n  m:\n    tcp: {source_ip_address: eth0}\n"),
             "f.yml:3:30: source_ip_address \"eth0\" is not a literal IPv4 or IPv6 address");
+}
+
+TEST(ConfigErrorTest, Histogram) {
+  EXPECT_EQ(ParseError("modules:\n  m:\n    histogram: yes\n"),
+            "f.yml:3:16: histogram must be true or false, not \"yes\"");
+  EXPECT_EQ(ParseError("modules:\n  m:\n    histogram: [true]\n"),
+            "f.yml:3:16: histogram must be true or false, not a list");
+  EXPECT_EQ(ParseError("modules:\n  m:\n    tcp: {histogram: true}\n"),
+            "f.yml:3:11: unknown key \"histogram\" in modules.m.tcp");
 }
 
 TEST(ConfigErrorTest, Targets) {
