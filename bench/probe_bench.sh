@@ -11,7 +11,9 @@
 #   (c) portmap_exporter's /probe, exactly as (b);
 #   (d) portmap_exporter's /metrics with the N targets as static targets of
 #       --config.file (only the probe collector on): one scrape per round,
-#       timed by curl's time_total (its start-up not included).
+#       timed by curl's time_total (its start-up not included).  The module
+#       keeps the default (no histogram), so the scrape holds 3 probe series
+#       per target; the script checks that it does.
 # Wall time is per round (median over the rounds); CPU is per probe: (a) the
 # driver's getrusage, (b) the exporter's utime+stime from /proc/PID/stat
 # (clock ticks, so many rounds are run; the client's CPU is not counted).
@@ -146,6 +148,9 @@ for n in "${sizes[@]}"; do
     { echo "portmap: scrape failed" >&2; exit 1; }
   ok=$(grep -c '^portmap_probe_success{.*} 1$' "$work/scrape" || true)
   ((ok == n)) || { echo "portmap /metrics: $ok of $n targets connected" >&2; exit 1; }
+  series=$(grep -c '^portmap_probe_' "$work/scrape" || true)
+  ((series == 3 * n)) ||
+    { echo "portmap /metrics: $series probe series for $n targets, want $((3 * n))" >&2; exit 1; }
   before=$(ticks "$pm_pid")
   for _ in $(seq "$rounds_d"); do
     curl -fs -o /dev/null -w '%{time_total}\n' "http://127.0.0.1:$pm_port/metrics"

@@ -10,12 +10,12 @@
 #include <exception>
 #include <map>
 #include <optional>
-#include <regex>
 #include <utility>
 #include <vector>
 
 #include "config/config_guard.h"
 #include "config/config_yaml.h"
+#include "config/interface_pattern.h"
 #include "config/probe_target.h"
 #include "config/verdict_config.h"
 #include "util/logging.h"
@@ -97,6 +97,7 @@ Status ParseModule(const YamlSource& src, const YAML::Node& node, const std::str
         }
         if (key == "timeout") return src.GetTimeout(key_node, value, key, &module->timeout);
         if (key == "tcp") return ParseTcp(src, value, where + ".tcp", module);
+        if (key == "histogram") return src.GetBool(key_node, value, key, &module->histogram);
         if (key == "http" || key == "icmp" || key == "dns" || key == "grpc") {
           return src.Error(key_node, key + " is not supported: only the tcp prober is supported");
         }
@@ -223,14 +224,13 @@ Status ParseNetfilter(const YamlSource& src, const YAML::Node& node, ProbeConfig
           if (Status status = src.GetString(key_node, value, key, &pattern); !status.ok()) {
             return status;
           }
-          // Compiled here so a typo fails the load, not every scrape.
-          try {
-            std::regex compiled(pattern, std::regex::ECMAScript);
-          } catch (const std::regex_error& e) {
+          // Compiled here, once per load: a typo fails the load, and a
+          // scrape only matches against the compiled pattern.
+          if (Status status = InterfacePattern::Compile(pattern, &netfilter->exclude_interfaces);
+              !status.ok()) {
             return src.Error(value, "exclude_interfaces " + Quote(pattern) +
-                                        " is not a valid regular expression: " + e.what());
+                                        " is not a valid regular expression: " + status.message());
           }
-          netfilter->exclude_interfaces = std::move(pattern);
           return Status::Ok();
         }
         return src.UnknownKey(key_node, key, where);

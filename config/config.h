@@ -5,6 +5,7 @@
 //     tcp_connect:
 //       prober: tcp                # optional; tcp is the only prober
 //       timeout: 5s                # Prometheus duration: 500ms, 5s, 1m
+//       histogram: false           # ours: also export the connect-time histogram
 //       tcp:
 //         preferred_ip_protocol: ip4   # ip4 | ip6 (blackbox's default is ip6)
 //         ip_protocol_fallback: true

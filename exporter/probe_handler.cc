@@ -60,7 +60,8 @@ std::string Printable(std::string_view s) {
 
 std::string DescribeModule(const std::string& name, const ProbeModule& m) {
   std::ostringstream s;
-  s << name << ":\n  prober: tcp\n  timeout: " << m.timeout.count() << "ms\n  tcp:\n"
+  s << name << ":\n  prober: tcp\n  timeout: " << m.timeout.count() << "ms\n"
+    << "  histogram: " << (m.histogram ? "true" : "false") << "\n  tcp:\n"
     << "    preferred_ip_protocol: "
     << (m.preferred_ip_protocol == IpProtocol::kIp4 ? "ip4" : "ip6") << "\n"
     << "    ip_protocol_fallback: " << (m.ip_protocol_fallback ? "true" : "false") << "\n";

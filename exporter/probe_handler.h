@@ -3,7 +3,8 @@
 // pattern, so an exporter on another host can be the `external` vantage of a
 // Docker host's published ports.
 //
-//   200  the probe series (collectors/probe/probe_metrics.h) plus portmap_probe_duration_seconds
+//   200  the probe series (collectors/probe/probe_metrics.h: the histogram only
+//        when the module sets `histogram: true`) plus portmap_probe_duration_seconds
 //        (resolution + connect); a failed probe is a 200 with success 0
 //   400  a missing, repeated or malformed target, an unknown module, a
 //        malformed query or X-Prometheus-Scrape-Timeout-Seconds — with a

@@ -138,8 +138,7 @@ ReadResult ProcessComm(const Paths& paths, int64_t pid, std::string* comm) {
   return r;
 }
 
-ReadResult ProcessStartTimeSeconds(const Paths& paths, int64_t pid, int64_t ticks_per_second,
-                                   double* seconds) {
+ReadResult ProcessStartTicks(const Paths& paths, int64_t pid, int64_t* ticks) {
   const std::string path = paths.Proc(std::to_string(pid) + "/stat");
   std::string text;
   ReadResult r = ReadFile(path, &text);
@@ -156,9 +155,18 @@ ReadResult ProcessStartTimeSeconds(const Paths& paths, int64_t pid, int64_t tick
     field = rest.substr(0, end);
     rest = end == std::string_view::npos ? std::string_view() : rest.substr(end);
   }
+  if (!ParseTrimmedInt64(field, ticks)) return Malformed(path, "bad starttime");
+  return {};
+}
+
+ReadResult ProcessStartTimeSeconds(const Paths& paths, int64_t pid, int64_t ticks_per_second,
+                                   double* seconds) {
   int64_t ticks = 0;
-  if (!ParseTrimmedInt64(field, &ticks) || ticks_per_second <= 0)
-    return Malformed(path, "bad starttime");
+  ReadResult r = ProcessStartTicks(paths, pid, &ticks);
+  if (!r.ok()) return r;
+  if (ticks_per_second <= 0) {
+    return Malformed(paths.Proc(std::to_string(pid) + "/stat"), "bad starttime");
+  }
   int64_t btime = 0;
   r = BootTime(paths, &btime);
   if (!r.ok()) return r;

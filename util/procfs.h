@@ -46,6 +46,10 @@ bool ParseTrimmedInt64(std::string_view text, int64_t* out);
 // The comm (short name) of process `pid`, without the trailing newline.
 ReadResult ProcessComm(const Paths& paths, int64_t pid, std::string* comm);
 
+// Field 22 of <procfs>/PID/stat: when process `pid` started, in clock ticks
+// since boot.  A pid is reused; a (pid, start ticks) pair names one process.
+ReadResult ProcessStartTicks(const Paths& paths, int64_t pid, int64_t* ticks);
+
 // The start time of process `pid` in Unix seconds, from <procfs>/PID/stat
 // and the boot time in <procfs>/stat.  `ticks_per_second` is
 // sysconf(_SC_CLK_TCK) outside tests.

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <string_view>
 #include <vector>
 
@@ -19,7 +20,7 @@ bool IsDockerd(const Paths& paths, int64_t pid) {
 class DockerCollector : public Collector {
  public:
   explicit DockerCollector(const CollectorOptions& options)
-      : paths_(options.paths), pidfile_(options.docker_pidfile) {}
+      : paths_(options.paths), finder_(options.paths, options.docker_pidfile) {}
 
   Status Collect(const ScrapeContext& /*ctx*/,
                  std::vector<prometheus::MetricFamily>* out) override {
@@ -29,7 +30,7 @@ class DockerCollector : public Collector {
     auto start = MakeFamily(kMetricDockerdStartTimeSeconds,
                             "Start time of the dockerd process, Unix seconds.", MetricType::Gauge);
     int64_t pid = 0;
-    ReadResult r = FindDockerd(paths_, pidfile_, &pid);
+    ReadResult r = finder_.Find(&pid);
     if (!r.ok()) return Status::Error(r.error);
     AddSample(&up, {}, pid > 0 ? 1 : 0);
     Status status;
@@ -53,31 +54,55 @@ class DockerCollector : public Collector {
 
  private:
   const Paths paths_;
-  const std::string pidfile_;
+  DockerdFinder finder_;
 };
 
 }  // namespace
 
-ReadResult FindDockerd(const Paths& paths, const std::string& pidfile, int64_t* pid) {
+bool DockerdFinder::Remember(int64_t pid) {
+  int64_t ticks = 0;
+  if (!IsDockerd(paths_, pid) || !ProcessStartTicks(paths_, pid, &ticks).ok()) return false;
+  pid_ = pid;
+  start_ticks_ = ticks;
+  return true;
+}
+
+bool DockerdFinder::StillRunning() const {
+  int64_t ticks = 0;
+  return pid_ > 0 && IsDockerd(paths_, pid_) && ProcessStartTicks(paths_, pid_, &ticks).ok() &&
+         ticks == start_ticks_;
+}
+
+ReadResult DockerdFinder::Find(int64_t* pid) {
+  std::lock_guard<std::mutex> lock(mu_);
   *pid = 0;
   std::string text;
-  if (!pidfile.empty() && ReadFile(paths.Root(pidfile), &text).ok()) {
+  if (!pidfile_.empty() && ReadFile(paths_.Root(pidfile_), &text).ok()) {
     int64_t candidate = 0;
-    if (ParseTrimmedInt64(text, &candidate) && candidate > 0 && IsDockerd(paths, candidate)) {
-      *pid = candidate;
+    if (ParseTrimmedInt64(text, &candidate) && candidate > 0 && Remember(candidate)) {
+      *pid = pid_;
       return {};
     }
   }
+  if (StillRunning()) {
+    *pid = pid_;
+    return {};
+  }
+  pid_ = 0;
   std::vector<std::string> names;
-  ReadResult r = ListDir(paths.procfs, &names);
+  ReadResult r = ListDir(paths_.procfs, &names);
   if (!r.ok()) return r;
-  int64_t best = 0;
+  // Sorted as strings, so the lowest pid is not necessarily the first dockerd.
+  std::vector<int64_t> pids;
   for (const std::string& name : names) {
     int64_t candidate = 0;
-    if (!ParseTrimmedInt64(name, &candidate) || candidate <= 0) continue;
-    if ((best == 0 || candidate < best) && IsDockerd(paths, candidate)) best = candidate;
+    if (ParseTrimmedInt64(name, &candidate) && candidate > 0) pids.push_back(candidate);
   }
-  *pid = best;
+  std::sort(pids.begin(), pids.end());
+  for (int64_t candidate : pids) {
+    if (Remember(candidate)) break;
+  }
+  *pid = pid_;
   return {};
 }
 

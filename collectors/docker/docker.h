@@ -14,19 +14,28 @@
 //   1. the pid in --docker.pidfile (default /var/run/docker.pid), read under
 //      --path.rootfs, if that process exists under --path.procfs and its comm
 //      is "dockerd" (a stale pid file naming a reused pid is ignored);
-//   2. otherwise the lowest pid under --path.procfs whose comm is "dockerd".
+//   2. the dockerd found at an earlier scrape, if <procfs>/PID still is that
+//      process: comm "dockerd" and the same start time;
+//   3. otherwise the lowest pid under --path.procfs whose comm is "dockerd".
+// Without a pid file (not mounted into the exporter's container, or written
+// elsewhere: dockerd --pidfile) step 3 would read the comm of every process at every
+// scrape; step 2 makes it one scan per dockerd start, and two small reads in
+// between.
 // No dockerd is a state of the host, not a fault: up 0 and success 1.  An
 // unreadable procfs is an error.
 //
 // The start time is what ps reports: field 22 of <procfs>/<pid>/stat (clock
 // ticks since boot, sysconf(_SC_CLK_TCK)) plus btime from <procfs>/stat.
 //
-// Thread safety: Collect() reads files only and keeps no state.
+// Thread safety: Collect() may run concurrently; the dockerd it remembers is
+// guarded.
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <utility>
 
 #include "collectors/collector.h"
 #include "util/procfs.h"
@@ -41,7 +50,30 @@ inline constexpr char kDockerdComm[] = "dockerd";
 
 std::unique_ptr<Collector> NewDockerCollector(const CollectorOptions& options);
 
-// dockerd's pid as described above; *pid = 0 when there is none.
-ReadResult FindDockerd(const Paths& paths, const std::string& pidfile, int64_t* pid);
+// Finds dockerd as described above, remembering the process it found.
+//
+// Thread safety: Find may be called concurrently.
+class DockerdFinder {
+ public:
+  DockerdFinder(Paths paths, std::string pidfile)
+      : paths_(std::move(paths)), pidfile_(std::move(pidfile)) {}
+  DockerdFinder(const DockerdFinder&) = delete;
+  DockerdFinder& operator=(const DockerdFinder&) = delete;
+
+  // dockerd's pid; *pid = 0 when there is none.
+  ReadResult Find(int64_t* pid);
+
+ private:
+  // Whether `pid` is a dockerd; if so, remembers it with its start time.
+  bool Remember(int64_t pid);
+  // Whether the remembered process is still there: the same pid and start.
+  bool StillRunning() const;
+
+  const Paths paths_;
+  const std::string pidfile_;
+  std::mutex mu_;            // one Find at a time: a concurrent scrape waits for the scan
+  int64_t pid_ = 0;          // GUARDED_BY(mu_); 0 = none remembered
+  int64_t start_ticks_ = 0;  // GUARDED_BY(mu_)
+};
 
 }  // namespace portmap

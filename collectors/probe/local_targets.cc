@@ -29,10 +29,10 @@ Status ReadHostAddresses(std::vector<HostAddress>* out) {
 
 std::vector<std::string> LocalTargets(const std::set<uint16_t>& ports,
                                       const std::vector<HostAddress>& addresses,
-                                      const std::regex& exclude) {
+                                      const InterfacePattern& exclude) {
   std::set<std::string> hosts = {"127.0.0.1"};
   for (const HostAddress& a : addresses) {
-    if (!std::regex_match(a.interface, exclude)) hosts.insert(a.address);
+    if (!exclude.FullMatch(a.interface)) hosts.insert(a.address);
   }
   std::set<std::string> targets;
   for (uint16_t port : ports) {

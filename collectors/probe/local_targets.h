@@ -7,11 +7,11 @@
 #pragma once
 
 #include <cstdint>
-#include <regex>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "config/interface_pattern.h"
 #include "util/status.h"
 
 namespace portmap {
@@ -31,6 +31,6 @@ Status ReadHostAddresses(std::vector<HostAddress>* out);
 // address all the same: refused on the others is what the outside sees too.
 std::vector<std::string> LocalTargets(const std::set<uint16_t>& ports,
                                       const std::vector<HostAddress>& addresses,
-                                      const std::regex& exclude);
+                                      const InterfacePattern& exclude);
 
 }  // namespace portmap

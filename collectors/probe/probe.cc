@@ -1,7 +1,6 @@
 #include "collectors/probe/probe.h"
 
 #include <map>
-#include <regex>
 #include <set>
 #include <string>
 #include <utility>
@@ -65,10 +64,10 @@ class ProbeCollector : public Collector {
     if (ports_by_module.empty()) return {};
     std::vector<HostAddress> addresses;
     if (Status st = ReadHostAddresses(&addresses); !st.ok()) AppendError(errors, st.message());
-    const std::regex exclude(config.netfilter.exclude_interfaces);  // checked when loaded
     std::vector<ProbeJob> jobs;
     for (const auto& [module, ports] : ports_by_module) {
-      for (std::string& target : LocalTargets(ports, addresses, exclude)) {
+      for (std::string& target :
+           LocalTargets(ports, addresses, config.netfilter.exclude_interfaces)) {
         ProbeJob job;
         job.target = std::move(target);
         job.module = module;

@@ -18,6 +18,15 @@ std::string ConnectHistograms::Key(const Labels& labels) {
   return key;
 }
 
+void ConnectHistograms::Forget(const Labels& labels) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (series_.empty()) return;  // the default: no module asks for histograms
+  auto it = series_.find(Key(labels));
+  if (it == series_.end()) return;
+  lru_.erase(it->second.lru);
+  series_.erase(it);
+}
+
 size_t ConnectHistograms::size() const {
   std::lock_guard<std::mutex> lock(mu_);
   return series_.size();
@@ -71,11 +80,13 @@ void AppendProbeFamilies(std::string_view vantage, const std::vector<ProbeRecord
       MakeFamily(kMetricProbeConnectSeconds,
                  "How long the TCP connect took until its outcome, in seconds.", MetricType::Gauge);
   auto outcome = MakeFamily(kMetricProbeOutcome,
-                            "The TCP connect's outcome: 1 on the current one (connected, refused, "
-                            "unreachable, timeout, error), 0 on the others.",
+                            "The TCP connect's outcome (connected, refused, unreachable, timeout, "
+                            "error): one series per target, 1, for the outcome that holds; the "
+                            "others have no series.",
                             MetricType::Gauge);
   auto histogram = MakeFamily("portmap_probe_connect_duration_seconds",
-                              "Connect times of this exporter's successful probes of the target.",
+                              "Connect times of this exporter's successful probes of the target "
+                              "(targets whose module sets histogram: true).",
                               MetricType::Histogram);
   for (const ProbeRecord& r : records) {
     Labels labels = {{"vantage", std::string(vantage)}, {"target", r.target}};
@@ -83,17 +94,23 @@ void AppendProbeFamilies(std::string_view vantage, const std::vector<ProbeRecord
     const bool connected = r.result.outcome == ProbeOutcome::kConnected;
     AddSample(&success, labels, connected ? 1 : 0);
     AddSample(&seconds, labels, std::chrono::duration<double>(r.result.elapsed).count());
-    for (ProbeOutcome o : kAllProbeOutcomes) {
-      Labels with = labels;
-      with.push_back({"outcome", std::string(ProbeOutcomeName(o))});
-      AddSample(&outcome, std::move(with), r.result.outcome == o ? 1 : 0);
+    // Only the outcome that holds: a 0 for each of the others would cost four
+    // series per target, on every host address of every published port.
+    Labels with = labels;
+    with.push_back({"outcome", std::string(ProbeOutcomeName(r.result.outcome))});
+    AddSample(&outcome, std::move(with), 1);
+    if (!r.histogram) {
+      histograms->Forget(labels);
+      continue;
     }
     prometheus::ClientMetric metric;
     metric.label = labels;
     metric.histogram = histograms->Update(labels, r.result);
     histogram.metric.push_back(std::move(metric));
   }
-  for (auto* f : {&success, &seconds, &outcome, &histogram}) out->push_back(std::move(*f));
+  for (auto* f : {&success, &seconds, &outcome}) out->push_back(std::move(*f));
+  // Opt-in: 19 series per target, so not even described unless asked for.
+  if (!histogram.metric.empty()) out->push_back(std::move(histogram));
 }
 
 }  // namespace portmap

@@ -41,6 +41,7 @@ std::vector<ProbeRecord> RunProbes(const std::vector<ProbeJob>& jobs, const Prob
       fail("unknown module \"" + job.module + "\"");
       continue;
     }
+    records[i].histogram = module->second.histogram;
     ProbeTarget target;
     if (Status st = ParseProbeTarget(job.target, &target); !st.ok()) {
       fail(st.message());

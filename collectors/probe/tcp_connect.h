@@ -38,10 +38,6 @@ namespace portmap {
 
 enum class ProbeOutcome { kConnected, kRefused, kUnreachable, kTimeout, kError };
 
-inline constexpr ProbeOutcome kAllProbeOutcomes[] = {
-    ProbeOutcome::kConnected, ProbeOutcome::kRefused, ProbeOutcome::kUnreachable,
-    ProbeOutcome::kTimeout, ProbeOutcome::kError};
-
 // "connected", "refused", "unreachable", "timeout", "error".
 std::string_view ProbeOutcomeName(ProbeOutcome outcome);
 

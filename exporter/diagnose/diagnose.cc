@@ -277,9 +277,10 @@ Report BuildReport(const std::vector<MetricFamily>& families,
   std::map<std::string, double> seconds;
   Each(families, kMetricProbeConnectSeconds,
        [&](const ClientMetric& m, double v) { seconds[LabelValue(m, "target")] = v; });
-  Each(families, kMetricProbeOutcome, [&](const ClientMetric& m, double v) {
+  // One outcome series per target, the one that holds.
+  Each(families, kMetricProbeOutcome, [&](const ClientMetric& m, double) {
     const std::string target = LabelValue(m, "target");
-    if (v == 0 || !Wanted(only_ports, TargetPort(target))) return;
+    if (!Wanted(only_ports, TargetPort(target))) return;
     ProbeResult p{target, LabelValue(m, "outcome"), std::nullopt};
     if (auto it = seconds.find(target); it != seconds.end()) p.seconds = it->second;
     r.probes.push_back(p);

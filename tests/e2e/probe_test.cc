@@ -1,7 +1,7 @@
-// End to end for the probes without root: /probe against loopback listeners,
-// every bad input it must answer 400 to (and stay up), --probe.allow,
-// debug=true, --probe.vantage, and --config.file with its reloads (POST
-// /-/reload and SIGHUP), good and bad.
+// End to end for the probes without root: /probe against loopback listeners
+// (the histogram only for a module that asks for it), every bad input it must
+// answer 400 to (and stay up), --probe.allow, debug=true, --probe.vantage,
+// and --config.file with its reloads (POST /-/reload and SIGHUP), good and bad.
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -69,11 +69,8 @@ TEST(ProbeE2eTest, ConnectedAndRefused) {
   EXPECT_EQ(Series(r.body, "portmap_probe_outcome{vantage=\"local\",target=\"" + open +
                                "\",outcome=\"connected\"}"),
             "1");
-  EXPECT_EQ(Series(r.body,
-                   "portmap_probe_connect_duration_seconds_count{vantage=\"local\","
-                   "target=\"" +
-                       open + "\"}"),
-            "1");
+  EXPECT_EQ(r.body.find("portmap_probe_connect_duration_seconds"), std::string::npos)
+      << "the histogram is opt-in: " << r.body;
 
   const std::string closed = "127.0.0.1:" + std::to_string(ClosedPort());
   r = Http(exporter.Url("/probe?target=" + closed + "&module=tcp_connect"));
@@ -83,6 +80,36 @@ TEST(ProbeE2eTest, ConnectedAndRefused) {
   EXPECT_EQ(Series(r.body, "portmap_probe_outcome{vantage=\"local\",target=\"" + closed +
                                "\",outcome=\"refused\"}"),
             "1");
+}
+
+// `histogram: true` on a module adds the connect-time histogram to /probe's
+// answer for that module alone, and /probe?debug=true shows the setting.
+TEST(ProbeE2eTest, HistogramForTheModuleThatAsks) {
+  Listener listener;
+  const std::string open = "127.0.0.1:" + std::to_string(listener.port());
+  const std::string path = WriteFile("histogram.yml", "modules:\n  timed:\n    histogram: true\n");
+  ExporterProcess exporter(kExporter, {"--collector.disable-defaults", "--config.file=" + path});
+  ASSERT_TRUE(exporter.started()) << exporter.Log();
+  const std::string count =
+      "portmap_probe_connect_duration_seconds_count{vantage=\"local\",target=\"" + open + "\"}";
+  HttpResult r = Http(exporter.Url("/probe?target=" + open + "&module=timed"));
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(Series(r.body, count), "1") << r.body;
+  r = Http(exporter.Url("/probe?target=" + open + "&module=timed"));
+  EXPECT_EQ(Series(r.body, count), "2") << "kept across requests: " << r.body;
+  EXPECT_EQ(Series(r.body,
+                   "portmap_probe_connect_duration_seconds_bucket{vantage=\"local\","
+                   "target=\"" +
+                       open + "\",le=\"+Inf\"}"),
+            "2");
+  r = Http(exporter.Url("/probe?target=" + open));
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.body.find("portmap_probe_connect_duration_seconds"), std::string::npos)
+      << "tcp_connect does not ask: " << r.body;
+  r = Http(exporter.Url("/probe?target=" + open + "&module=timed&debug=true"));
+  EXPECT_NE(r.body.find("Module configuration:\ntimed:\n  prober: tcp\n"), std::string::npos)
+      << r.body;
+  EXPECT_NE(r.body.find("  histogram: true\n"), std::string::npos) << r.body;
 }
 
 TEST(ProbeE2eTest, BadInputsAre400AndTheExporterStaysUp) {

@@ -81,6 +81,18 @@ probe_external() {
 causes=(ip_forward_disabled rp_filter no_route raw_drop firewalld_port_closed docker_user_drop
   docker_rule_drop forward_policy_drop foreign_rule_drop docker_chain_missing dnat_rule_missing
   no_listener)
+outcomes=(connected refused unreachable timeout error)
+
+# expect_outcome VANTAGE TARGET WANT DESCRIPTION: the outcome WANT at 1 and no
+# series for the other outcomes (the exporter exports only the one that holds).
+expect_outcome() {
+  local vantage=$1 target=$2 want=$3 o v
+  for o in "${outcomes[@]}"; do
+    v=missing
+    [[ $o == "$want" ]] && v=1
+    expect portmap_probe_outcome "vantage=\"$vantage\" target=\"$target\" outcome=\"$o\"" "$v" "$4"
+  done
+}
 
 # check_state NAME LOCAL EXTERNAL REACHABLE [CAUSE...]: the outcomes from
 # both vantages, the prediction, and exactly those causes at 1 (no series for
@@ -91,8 +103,7 @@ check_state() {
   echo "# $name"
   scrape_host
   for target in "127.0.0.1:$REGISTRY_PORT" "$UPLINK_HOST_IP:$REGISTRY_PORT"; do
-    expect portmap_probe_outcome "vantage=\"local\" target=\"$target\" outcome=\"$local_want\"" \
-      1 "$name: local"
+    expect_outcome local "$target" "$local_want" "$name: local"
   done
   expect portmap_published_port_reachable_predicted \
     "proto=\"tcp\" host_port=\"$REGISTRY_PORT\"" "$reachable" "$name: verdict"
@@ -103,8 +114,7 @@ check_state() {
       "proto=\"tcp\" host_port=\"$REGISTRY_PORT\" cause=\"$cause\"" "$want" "$name: cause"
   done
   probe_external
-  LAB_METRICS=$work/external expect portmap_probe_outcome \
-    "vantage=\"external\" target=\"$UPLINK_HOST_IP:$REGISTRY_PORT\" outcome=\"$ext_want\"" 1 \
+  LAB_METRICS=$work/external expect_outcome external "$UPLINK_HOST_IP:$REGISTRY_PORT" "$ext_want" \
     "$name: external (${probe_ms} ms)"
   # A timeout must still answer within the scrape timeout (3 s header).
   if ((probe_ms < 3000)); then
@@ -119,6 +129,19 @@ expect portmap_scrape_collector_success 'collector="verdict"' 1 "verdict collect
 expect portmap_scrape_collector_success 'collector="probe"' 1 "probe collector"
 # docker0's address is Docker's own: not probed by default.
 expect portmap_probe_success "target=\"$BRIDGE_IP:$REGISTRY_PORT\"" missing "bridge address"
+# 3 series per target by default (success, connect_seconds, the outcome that
+# holds); the connect-time histogram is a module's opt-in.
+for target in "127.0.0.1:$REGISTRY_PORT" "$UPLINK_HOST_IP:$REGISTRY_PORT"; do
+  n=$(grep '^portmap_probe_' "$LAB_METRICS" | grep -cF "target=\"$target\"" || true)
+  if [[ $n == 3 ]]; then lab_ok "$target: 3 probe series"; else
+    lab_not_ok "$target: $n probe series, want 3"
+  fi
+done
+if grep -q '^portmap_probe_connect_duration_seconds' "$LAB_METRICS"; then
+  lab_not_ok "the connect-time histogram is exported without a module asking for it"
+else
+  lab_ok "no connect-time histogram by default"
+fi
 
 "$LAB_DIR/fault.sh" ip_forward off
 check_state "ip_forward off" connected timeout 0 ip_forward_disabled
@@ -162,6 +185,10 @@ scrape_host 5
 connected=$(grep -c '^portmap_probe_success{.*group="many".*} 1$' "$LAB_METRICS" || true)
 if [[ $connected == 500 ]]; then lab_ok "500 of 500 targets connected in one scrape"; else
   lab_not_ok "$connected of 500 targets connected"
+fi
+series=$(grep -c '^portmap_probe_.*group="many"' "$LAB_METRICS" || true)
+if [[ $series == 1500 ]]; then lab_ok "1500 probe series for the 500 targets"; else
+  lab_not_ok "$series probe series for the 500 targets, want 1500"
 fi
 if ((scrape_ms < 5000)); then lab_ok "the scrape took ${scrape_ms} ms < the 5 s timeout"; else
   lab_not_ok "the scrape took ${scrape_ms} ms, over the 5 s timeout"

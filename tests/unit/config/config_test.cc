@@ -40,10 +40,11 @@ void ExpectDefaults(const ProbeConfig& config) {
   EXPECT_EQ(module.preferred_ip_protocol, IpProtocol::kIp4);
   EXPECT_TRUE(module.ip_protocol_fallback);
   EXPECT_EQ(module.source_ip_address, "");
+  EXPECT_FALSE(module.histogram);
   EXPECT_TRUE(config.targets.empty());
   EXPECT_TRUE(config.netfilter.enabled);
   EXPECT_EQ(config.netfilter.module, kDefaultModule);
-  EXPECT_EQ(config.netfilter.exclude_interfaces, DefaultProbeConfig().netfilter.exclude_interfaces);
+  EXPECT_EQ(config.netfilter.exclude_interfaces.text(), kDefaultExcludeInterfaces);
   EXPECT_FALSE(config.docker.enabled);
   EXPECT_EQ(config.docker.socket, "/var/run/docker.sock");
   EXPECT_TRUE(config.verdict.sources.empty());
@@ -63,6 +64,7 @@ modules:
   tcp_connect:
     prober: tcp
     timeout: 1m30s
+    histogram: true
     tcp:
       preferred_ip_protocol: ip6
       ip_protocol_fallback: false
@@ -89,10 +91,12 @@ TEST(ConfigParseTest, FullConfig) {
   EXPECT_EQ(tcp.preferred_ip_protocol, IpProtocol::kIp6);
   EXPECT_FALSE(tcp.ip_protocol_fallback);
   EXPECT_EQ(tcp.source_ip_address, "198.51.100.1");
+  EXPECT_TRUE(tcp.histogram);
   const ProbeModule& fast = config.modules.at("fast");
   EXPECT_EQ(fast.timeout, milliseconds(500));
   EXPECT_EQ(fast.preferred_ip_protocol, IpProtocol::kIp4);
   EXPECT_TRUE(fast.ip_protocol_fallback);
+  EXPECT_FALSE(fast.histogram) << "off unless the module says so";
 
   ASSERT_EQ(config.targets.size(), 3u);
   EXPECT_EQ(config.targets[0].target, "registry.example.com:5000");
@@ -106,7 +110,9 @@ TEST(ConfigParseTest, FullConfig) {
 
   EXPECT_FALSE(config.netfilter.enabled);
   EXPECT_EQ(config.netfilter.module, "fast");
-  EXPECT_EQ(config.netfilter.exclude_interfaces, "docker[0-9]+");
+  EXPECT_EQ(config.netfilter.exclude_interfaces.text(), "docker[0-9]+");
+  EXPECT_TRUE(config.netfilter.exclude_interfaces.FullMatch("docker0"));
+  EXPECT_FALSE(config.netfilter.exclude_interfaces.FullMatch("br-0123456789ab"));
   EXPECT_TRUE(config.docker.enabled);
   EXPECT_EQ(config.docker.socket, "/run/docker.sock");
   EXPECT_EQ(config.docker.module, "fast");
@@ -197,6 +203,15 @@ TEST(ConfigErrorTest, TcpValues) {
             "f.yml:3:33: ip_protocol_fallback must be true or false, not \"yes\"");
   EXPECT_EQ(ParseError("modules:\n  m:\n    tcp: {source_ip_address: eth0}\n"),
             "f.yml:3:30: source_ip_address \"eth0\" is not a literal IPv4 or IPv6 address");
+}
+
+TEST(ConfigErrorTest, Histogram) {
+  EXPECT_EQ(ParseError("modules:\n  m:\n    histogram: yes\n"),
+            "f.yml:3:16: histogram must be true or false, not \"yes\"");
+  EXPECT_EQ(ParseError("modules:\n  m:\n    histogram: [true]\n"),
+            "f.yml:3:16: histogram must be true or false, not a list");
+  EXPECT_EQ(ParseError("modules:\n  m:\n    tcp: {histogram: true}\n"),
+            "f.yml:3:11: unknown key \"histogram\" in modules.m.tcp");
 }
 
 TEST(ConfigErrorTest, Targets) {
@@ -375,6 +390,40 @@ TEST(ConfigReloaderTest, ReloadKeepsOldConfigOnError) {
   EXPECT_EQ(store->Get()->targets[0].target, "b:2");
   EXPECT_EQ(Gauge(reloader, kSuccessful), 1);
   EXPECT_GE(Gauge(reloader, kTimestamp), loaded_at);
+}
+
+// The exclude pattern is compiled with the configuration it belongs to: a
+// reload swaps both at once, a scrape holding the old configuration keeps
+// matching with the old pattern, and a pattern that does not compile fails
+// the reload, not a scrape.
+TEST(ConfigReloaderTest, ReloadSwapsTheCompiledExcludePattern) {
+  auto file = [](const std::string& pattern) {
+    return WriteFile("exclude.yml",
+                     "discovery:\n  netfilter:\n    exclude_interfaces: '" + pattern + "'\n");
+  };
+  const std::string path = file("eth[0-9]+");
+  auto store = std::make_shared<ConfigStore>();
+  EXPECT_TRUE(store->Get()->netfilter.exclude_interfaces.FullMatch("docker0")) << "the default";
+  ConfigReloader reloader(path, store);
+  ASSERT_TRUE(reloader.Load().ok());
+  const auto first = store->Get();
+  EXPECT_TRUE(first->netfilter.exclude_interfaces.FullMatch("eth1"));
+  EXPECT_FALSE(first->netfilter.exclude_interfaces.FullMatch("docker0"));
+  EXPECT_FALSE(first->netfilter.exclude_interfaces.FullMatch("veth1")) << "a full match";
+
+  file("wlan[0-9]+");
+  ASSERT_TRUE(reloader.Reload().ok());
+  const auto second = store->Get();
+  EXPECT_EQ(second->netfilter.exclude_interfaces.text(), "wlan[0-9]+");
+  EXPECT_TRUE(second->netfilter.exclude_interfaces.FullMatch("wlan0"));
+  EXPECT_FALSE(second->netfilter.exclude_interfaces.FullMatch("eth1"));
+  EXPECT_TRUE(first->netfilter.exclude_interfaces.FullMatch("eth1")) << "the old one is intact";
+
+  file("wlan(");
+  EXPECT_THAT(reloader.Reload().message(),
+              StartsWith(path + ":3:25: exclude_interfaces \"wlan(\" is not a valid regular "
+                                "expression: "));
+  EXPECT_EQ(store->Get(), second);
 }
 
 TEST(ConfigReloaderTest, ConcurrentReloads) {

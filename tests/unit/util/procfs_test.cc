@@ -87,6 +87,15 @@ TEST(ProcessStartTimeTest, StarttimeTicksPlusBtime) {
   EXPECT_DOUBLE_EQ(seconds, 1795550000 + 9.0);
 }
 
+TEST(ProcessStartTimeTest, StartTicksAreField22) {
+  int64_t ticks = 0;
+  ASSERT_TRUE(ProcessStartTicks(DockerFixture(), 1300, &ticks).ok());
+  EXPECT_EQ(ticks, 70000);
+  ASSERT_TRUE(ProcessStartTicks(DockerFixture(), 99, &ticks).ok());
+  EXPECT_EQ(ticks, 900);
+  EXPECT_EQ(ProcessStartTicks(DockerFixture(), 4242, &ticks).code, ReadResult::Code::kNotFound);
+}
+
 TEST(ProcessStartTimeTest, MissingProcessIsNotFound) {
   double seconds = 0;
   EXPECT_EQ(ProcessStartTimeSeconds(DockerFixture(), 4242, 100, &seconds).code,

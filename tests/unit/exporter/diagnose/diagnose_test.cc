@@ -236,6 +236,22 @@ TEST(DiagnoseTest, PortFilter) {
   EXPECT_EQ(r.ports[0].port, 5000);
 }
 
+// The probe collector exports one outcome series per target, the one that
+// holds: no 0 series for the others to skip.
+TEST(DiagnoseTest, LocalProbesReadTheOneOutcomeSeries) {
+  const Report r = BuildReport(Families(With(kHealthy, R"(
+portmap_probe_outcome{vantage="local",target="198.51.100.1:5000",outcome="connected"} -
+portmap_probe_outcome{vantage="local",target="198.51.100.1:5000",outcome="refused"} 1
+)")),
+                               AllOk(), {});
+  ASSERT_EQ(r.probes.size(), 2u);
+  EXPECT_EQ(r.probes[0].target, "127.0.0.1:5000");
+  EXPECT_EQ(r.probes[0].outcome, "connected");
+  EXPECT_EQ(r.probes[1].target, "198.51.100.1:5000");
+  EXPECT_EQ(r.probes[1].outcome, "refused");
+  EXPECT_EQ(r.probes[1].seconds, 0.0005);
+}
+
 TEST(DiagnoseTest, ColorOnlyWhenAsked) {
   const Report r = BuildReport(Families(kHealthy), AllOk(), {});
   EXPECT_EQ(FormatReportText(r, false).find('\033'), std::string::npos);

@@ -48,7 +48,6 @@ portmap_ip_forward_enabled{family="ipv4"} 1
 portmap_ip_forward_persisted{family="ipv4"} 0
 portmap_ip_forward_persisted_info{family="ipv4",file="",value=""} 1
 portmap_probe_outcome{vantage="local",target="127.0.0.1:5000",outcome="connected"} 1
-portmap_probe_outcome{vantage="local",target="127.0.0.1:5000",outcome="timeout"} 0
 portmap_probe_connect_seconds{vantage="local",target="127.0.0.1:5000"} 0.0004
 portmap_probe_outcome{vantage="local",target="198.51.100.1:5000",outcome="connected"} 1
 portmap_probe_connect_seconds{vantage="local",target="198.51.100.1:5000"} 0.0005
