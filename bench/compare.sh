@@ -29,7 +29,8 @@
 # Usage: bench/compare.sh BUILD_DIR   (portmap_exporter, tests/lab/portmap_lab_tcp)
 # Environment: SCRAPES (default 200), SEQUENTIAL (default 1000), DURATION
 # (seconds of wrk, default 30), AFTER_WAIT (default 60), FOREIGN (foreign
-# rules, default 100000), NODE_EXPORTER (default Debian's).
+# rules, default 100000), NODE_EXPORTER (default Debian's), PORTMAP_ARGS (more
+# portmap_exporter flags, split on blanks, e.g. --probe.interval=0s).
 set -euo pipefail
 
 build=${1:?usage: $0 BUILD_DIR}
@@ -38,6 +39,7 @@ sequential=${SEQUENTIAL:-1000}
 duration=${DURATION:-30}
 after_wait=${AFTER_WAIT:-60}
 foreign=${FOREIGN:-100000}
+read -r -a portmap_args <<<"${PORTMAP_ARGS:-}"
 for knob in "$scrapes" "$sequential" "$duration" "$after_wait" "$foreign"; do
   [[ $knob =~ ^[0-9]+$ ]] || { echo "SCRAPES, SEQUENTIAL, DURATION, AFTER_WAIT, FOREIGN: whole numbers" >&2; exit 2; }
 done
@@ -211,7 +213,7 @@ start() {
 }
 say "starting the exporters"
 start pm "$pm_port" /-/healthy env DBUS_SYSTEM_BUS_ADDRESS="$bus" "$portmap" \
-  --web.listen-address="127.0.0.1:$pm_port" --log.level=error
+  --web.listen-address="127.0.0.1:$pm_port" --log.level=error "${portmap_args[@]}"
 start node "$node_port" /metrics "$node" --web.listen-address="127.0.0.1:$node_port" \
   --log.level=error
 

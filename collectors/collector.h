@@ -76,6 +76,9 @@ struct CollectorOptions {
   // The probe configuration in force (--config.file; reloads swap it).
   std::shared_ptr<ConfigStore> config = nullptr;
   std::string probe_vantage = "local";  // --probe.vantage
+  // --probe.interval: probes run at most this often, scrapes in between show
+  // the last results; 0 probes in every scrape.
+  std::chrono::milliseconds probe_interval{15000};
   // Start the event watchers (netlink, D-Bus signals).  Off for a one-shot
   // run (`diagnose`): it sees no events, and a watcher still subscribing when
   // the only scrape runs would read as a failed collector.

@@ -3,9 +3,11 @@
 #include <civetweb.h>
 
 #include <CLI/CLI.hpp>
+#include <chrono>
 #include <sstream>
 
 #include "collectors/probe/allow_list.h"
+#include "config/config_yaml.h"
 #include "exporter/build_info.h"
 #include "exporter/web/listen_address.h"
 
@@ -53,6 +55,10 @@ std::string CheckValues(const Flags& flags, const std::string& log_level,
       vantage.find_first_not_of("abcdefghijklmnopqrstuvwxyz"
                                 "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != std::string::npos) {
     return "invalid --probe.vantage \"" + vantage + "\": want letters, digits, '_', '.', '-'";
+  }
+  std::chrono::milliseconds interval{};
+  if (Status st = config_yaml::ParseDuration(flags.probe_interval, &interval); !st.ok()) {
+    return "invalid --probe.interval \"" + flags.probe_interval + "\": " + st.message();
   }
   ProbeAllowList allow;
   if (Status st = ProbeAllowList::Parse(flags.probe_allow, &allow); !st.ok()) {
@@ -128,6 +134,11 @@ FlagsOutcome ParseFlags(int argc, const char* const* argv,
   app.add_option("--probe.vantage", flags->probe_vantage,
                  "The `vantage` label of this exporter's probes: local on the Docker host, "
                  "e.g. external on a host elsewhere")
+      ->capture_default_str();
+  app.add_option("--probe.interval", flags->probe_interval,
+                 "Probe published ports and static targets at most this often; scrapes in "
+                 "between show the last results (portmap_probe_age_seconds); 0s probes in "
+                 "every scrape")
       ->capture_default_str();
   app.add_option("--probe.allow", flags->probe_allow,
                  "Targets /probe may connect to: CIDRs, addresses or host names; repeatable "

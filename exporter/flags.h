@@ -29,6 +29,7 @@ struct Flags {
   std::string config_file;                             // --config.file; "" = defaults
   std::string web_config_file;                         // --web.config.file; "" = HTTP, no auth
   std::string probe_vantage = "local";                 // --probe.vantage
+  std::string probe_interval = "15s";                  // --probe.interval, a duration
   std::vector<std::string> probe_allow;                // --probe.allow entries; empty = all
   // Every known collector's final on/off state, after the defaults,
   // --collector.disable-defaults and the per-collector flags.

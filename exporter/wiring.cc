@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "collectors/published_ports.h"
+#include "config/config_yaml.h"
 #include "util/logging.h"
 
 namespace portmap {
@@ -18,6 +19,8 @@ BuiltCollectors BuildCollectors(const Flags& flags, std::shared_ptr<ConfigStore>
   options.docker_pidfile = flags.docker_pidfile;
   options.config = std::move(config);
   options.probe_vantage = flags.probe_vantage;
+  // Checked with the other flags (flags.cc); a value that slipped past leaves the default.
+  (void)config_yaml::ParseDuration(flags.probe_interval, &options.probe_interval);
   options.watch_events = seams.watch_events;
   options.netfilter_source = seams.netfilter_source;
   options.published_ports = NewPublishedPorts(options);

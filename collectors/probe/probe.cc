@@ -1,6 +1,9 @@
 #include "collectors/probe/probe.h"
 
+#include <chrono>
 #include <map>
+#include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -12,6 +15,7 @@
 #include "collectors/probe/prober.h"
 #include "collectors/published_ports.h"
 #include "config/probe_config.h"
+#include "util/metrics.h"
 
 namespace portmap {
 
@@ -22,7 +26,9 @@ class ProbeCollector : public Collector {
   explicit ProbeCollector(const CollectorOptions& options)
       : config_(options.config ? options.config : std::make_shared<ConfigStore>()),
         published_(options.published_ports),
-        vantage_(options.probe_vantage) {}
+        vantage_(options.probe_vantage),
+        // A one-shot run (diagnose) always probes: its one scrape is the point.
+        interval_(options.watch_events ? options.probe_interval : std::chrono::milliseconds(0)) {}
 
   Status Collect(const ScrapeContext& ctx, std::vector<prometheus::MetricFamily>* out) override {
     const std::shared_ptr<const ProbeConfig> config = config_->Get();
@@ -37,13 +43,75 @@ class ProbeCollector : public Collector {
     }
     for (ProbeJob& job : Discover(*config, ctx, &errors)) jobs.push_back(std::move(job));
     Dedupe(&jobs);
-    const std::vector<ProbeRecord> records = RunProbes(jobs, *config, ctx.deadline, ctx.stop);
-    AppendProbeFamilies(vantage_, records, &histograms_, out);
+    const std::string key = JobsKey(jobs);
+    const Clock::time_point now = Clock::now();
+    if (!Reuse(config, key, now, out)) {
+      const std::vector<ProbeRecord> records = RunProbes(jobs, *config, ctx.deadline, ctx.stop);
+      Round round{config, key, Clock::now(), {}};
+      AppendProbeFamilies(vantage_, records, &histograms_, &round.families);
+      for (const auto& f : round.families) out->push_back(f);
+      out->push_back(AgeFamily(0));
+      if (interval_.count() > 0) {
+        std::lock_guard<std::mutex> lock(mu_);
+        last_ = std::move(round);
+      }
+    }
     if (!errors.empty()) return Status::Error(errors);
     return Status::Ok();
   }
 
  private:
+  // The families of one probing of every target, kept for the scrapes of
+  // the next --probe.interval.
+  struct Round {
+    std::shared_ptr<const ProbeConfig> config;  // the configuration it ran under
+    std::string jobs;                           // JobsKey of what it probed
+    Clock::time_point at;                       // when it finished
+    std::vector<prometheus::MetricFamily> families;
+  };
+
+  // The last round's families when it probed exactly these targets under
+  // this configuration less than --probe.interval ago.  A new published
+  // port, a target gone or a reload makes the scrape probe afresh.
+  bool Reuse(const std::shared_ptr<const ProbeConfig>& config, const std::string& key,
+             Clock::time_point now, std::vector<prometheus::MetricFamily>* out) const {
+    if (interval_.count() <= 0) return false;
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!last_ || last_->config != config || last_->jobs != key || now - last_->at >= interval_) {
+      return false;
+    }
+    for (const auto& f : last_->families) out->push_back(f);
+    out->push_back(AgeFamily(std::chrono::duration<double>(now - last_->at).count()));
+    return true;
+  }
+
+  static prometheus::MetricFamily AgeFamily(double seconds) {
+    auto f = MakeFamily("portmap_probe_age_seconds",
+                        "Seconds since the probes this scrape shows ran: 0 when the scrape ran "
+                        "them, up to --probe.interval when it shows an earlier round's.",
+                        MetricType::Gauge);
+    AddSample(&f, {}, seconds);
+    return f;
+  }
+
+  // Target, module and labels of every job: what decides the series.
+  static std::string JobsKey(const std::vector<ProbeJob>& jobs) {
+    std::string key;
+    for (const ProbeJob& job : jobs) {
+      key += job.target;
+      key += '\x1f';
+      key += job.module;
+      for (const Label& l : job.extra) {
+        key += '\x1f';
+        key += l.name;
+        key += '=';
+        key += l.value;
+      }
+      key += '\x1e';
+    }
+    return key;
+  }
+
   // The local targets of every published TCP port the discoveries know.
   std::vector<ProbeJob> Discover(const ProbeConfig& config, const ScrapeContext& ctx,
                                  std::string* errors) const {
@@ -91,7 +159,10 @@ class ProbeCollector : public Collector {
   const std::shared_ptr<ConfigStore> config_;
   const std::shared_ptr<PublishedPorts> published_;
   const std::string vantage_;
+  const std::chrono::milliseconds interval_;  // 0: probe in every scrape
   ConnectHistograms histograms_;
+  mutable std::mutex mu_;
+  std::optional<Round> last_;  // GUARDED_BY(mu_)
 };
 
 }  // namespace

@@ -82,10 +82,13 @@ lab_spawn dockerd "$NS_HOST" "$work/dockerd" 3600
 cp "$LAB_STATE/dockerd.pid" "$work/docker.pid"
 lab_fw_bus # the firewalld collector watches the private bus before firewalld runs
 host_port="" # set by lab_start_exporter (with host_pid, ext_pid, ext_port)
+# --probe.interval=0s: the test changes the path between scrapes and wants
+# each scrape to probe it.
 lab_start_exporter host "$work" "$exporter" env DBUS_SYSTEM_BUS_ADDRESS="$(lab_fw_bus_address)" \
-  -- --docker.pidfile="$work/docker.pid"
+  -- --docker.pidfile="$work/docker.pid" --probe.interval=0s
 LAB_EXPORTER_NS=$NS_OUT lab_start_exporter ext "$work" "$exporter" \
-  -- --probe.vantage=external --collector.disable-defaults --web.listen-address="$EXT_ADDR"
+  -- --probe.vantage=external --collector.disable-defaults --web.listen-address="$EXT_ADDR" \
+  --probe.interval=0s
 
 # --- the webhook sink -----------------------------------------------------------------
 sink=$work/sink.jsonl

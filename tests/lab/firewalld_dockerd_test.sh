@@ -136,7 +136,7 @@ verdict:
 EOF
 exporter_pid="" exporter_port="" # set by lab_start_exporter
 lab_start_exporter exporter "$work" "$exporter" env DBUS_SYSTEM_BUS_ADDRESS="$(lab_fw_bus_address)" \
-  -- --docker.pidfile="$docker_pidfile" --config.file="$work/portmap.yml"
+  -- --docker.pidfile="$docker_pidfile" --config.file="$work/portmap.yml" --probe.interval=0s
 port=$exporter_port
 show_exporter_log() { sed 's/^/  exporter: /' "$work/exporter.stderr" >&2; }
 

@@ -46,10 +46,12 @@ modules:
     timeout: 2s
 EOF
 host_pid="" host_port="" ext_pid="" ext_port="" # set by lab_start_exporter
+# --probe.interval=0s: the test changes the path between scrapes and wants
+# each scrape to probe it.
 lab_start_exporter host "$work" "$exporter" env DBUS_SYSTEM_BUS_ADDRESS="$(lab_fw_bus_address)" \
-  -- --config.file="$work/host.yml"
+  -- --config.file="$work/host.yml" --probe.interval=0s
 LAB_EXPORTER_NS=$NS_OUT lab_start_exporter ext "$work" "$exporter" \
-  -- --probe.vantage=external --collector.disable-defaults
+  -- --probe.vantage=external --collector.disable-defaults --probe.interval=0s
 show_logs() {
   sed 's/^/  host: /' "$work/host.stderr" >&2
   sed 's/^/  ext: /' "$work/ext.stderr" >&2

@@ -6,6 +6,7 @@
 // discovery probes 127.0.0.1 alone.
 #include "collectors/probe/probe.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -34,7 +35,8 @@ class Listener {
     a.sin_family = AF_INET;
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     socklen_t len = sizeof(a);
-    if (bind(fd_, reinterpret_cast<sockaddr*>(&a), len) != 0 || listen(fd_, 16) != 0 ||
+    if (fcntl(fd_, F_SETFL, O_NONBLOCK) != 0 ||
+        bind(fd_, reinterpret_cast<sockaddr*>(&a), len) != 0 || listen(fd_, 16) != 0 ||
         getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
       ADD_FAILURE() << "cannot listen on 127.0.0.1";
     }
@@ -45,6 +47,15 @@ class Listener {
   ~Listener() { close(fd_); }
   uint16_t port() const { return port_; }
   std::string target() const { return "127.0.0.1:" + std::to_string(port_); }
+  // Connections made to it since the last call (accepted and closed).
+  int Accepted() {
+    int n = 0;
+    for (int fd; (fd = accept4(fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0;) {
+      close(fd);
+      ++n;
+    }
+    return n;
+  }
 
  private:
   int fd_;
@@ -53,12 +64,16 @@ class Listener {
 
 class ProbeCollectorTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    auto published = std::make_shared<PublishedPorts>(nullptr);
-    published->Remember({{"tcp", discovered_.port()}});
+  void SetUp() override { Start(std::chrono::milliseconds(0)); }
+
+  // A collector with this --probe.interval.
+  void Start(std::chrono::milliseconds interval) {
+    published_ = std::make_shared<PublishedPorts>(nullptr);
+    published_->Remember({{"tcp", discovered_.port()}});
     CollectorOptions options;
     options.config = store_;
-    options.published_ports = published;
+    options.published_ports = published_;
+    options.probe_interval = interval;
     collector_ = NewProbeCollector(options);
   }
 
@@ -92,7 +107,23 @@ class ProbeCollectorTest : public ::testing::Test {
     return out;
   }
 
+  // The value of portmap_probe_age_seconds in one scrape; -1 when absent.
+  double Age() {
+    std::vector<prometheus::MetricFamily> families;
+    const Paths paths;
+    std::stop_source stop;
+    const ScrapeContext ctx{paths, Clock::now() + std::chrono::seconds(5), stop.get_token()};
+    EXPECT_TRUE(collector_->Collect(ctx, &families).ok());
+    for (const auto& f : families) {
+      if (f.name == "portmap_probe_age_seconds" && f.metric.size() == 1) {
+        return f.metric[0].gauge.value;
+      }
+    }
+    return -1;
+  }
+
   Listener discovered_, static_;
+  std::shared_ptr<PublishedPorts> published_;
   std::shared_ptr<ConfigStore> store_ = std::make_shared<ConfigStore>();
   std::unique_ptr<Collector> collector_;
 };
@@ -116,6 +147,35 @@ TEST_F(ProbeCollectorTest, HistogramOnlyForTheModuleThatAsks) {
   Configure("", "tcp_connect");
   EXPECT_EQ(SeriesPerTarget(),
             (std::map<std::string, int>{{discovered_.target(), 3}, {static_.target(), 3}}));
+}
+
+TEST_F(ProbeCollectorTest, ProbedOncePerIntervalAndAfreshWhenTargetsChange) {
+  Start(std::chrono::minutes(1));
+  Configure("", "tcp_connect");
+  EXPECT_EQ(Age(), 0) << "the first scrape probes";
+  EXPECT_EQ(static_.Accepted(), 1);
+  const double age = Age();
+  EXPECT_GT(age, 0) << "the next shows that round";
+  EXPECT_LT(age, 60);
+  EXPECT_EQ(static_.Accepted(), 0) << "no connect within the interval";
+  EXPECT_EQ(SeriesPerTarget().size(), 2U) << "still every target's series";
+
+  Listener another;
+  published_->Remember({{"tcp", another.port()}});  // a container started
+  EXPECT_EQ(Age(), 0);
+  EXPECT_EQ(another.Accepted(), 1) << "a new published port is probed at once";
+  EXPECT_EQ(static_.Accepted(), 1);
+
+  Configure("", "tcp_connect");  // a reload
+  EXPECT_EQ(Age(), 0);
+  EXPECT_EQ(static_.Accepted(), 1);
+}
+
+TEST_F(ProbeCollectorTest, ZeroIntervalProbesInEveryScrape) {
+  Start(std::chrono::milliseconds(0));
+  Configure("", "tcp_connect");
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(Age(), 0);
+  EXPECT_EQ(static_.Accepted(), 3);
 }
 
 }  // namespace
