@@ -89,6 +89,8 @@ ReadResult DockerdFinder::Find(int64_t* pid) {
     return {};
   }
   pid_ = 0;
+  const Clock::time_point now = Clock::now();
+  if (now < no_scan_until_) return {};  // a scan found none a moment ago
   std::vector<std::string> names;
   ReadResult r = ListDir(paths_.procfs, &names);
   if (!r.ok()) return r;
@@ -102,6 +104,7 @@ ReadResult DockerdFinder::Find(int64_t* pid) {
   for (int64_t candidate : pids) {
     if (Remember(candidate)) break;
   }
+  no_scan_until_ = pid_ == 0 ? now + rescan_after_ : Clock::time_point{};
   *pid = pid_;
   return {};
 }

@@ -20,7 +20,10 @@
 // Without a pid file (not mounted into the exporter's container, or written
 // elsewhere: dockerd --pidfile) step 3 would read the comm of every process at every
 // scrape; step 2 makes it one scan per dockerd start, and two small reads in
-// between.
+// between.  A scan that finds no dockerd is not repeated for kRescanAfter
+// (10 s): a host without dockerd costs one scan per 10 s, not one per scrape,
+// and a dockerd started meanwhile shows at once through its pid file, else
+// within 10 s.
 // No dockerd is a state of the host, not a fault: up 0 and success 1.  An
 // unreadable procfs is an error.
 //
@@ -31,6 +34,7 @@
 // guarded.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -55,8 +59,11 @@ std::unique_ptr<Collector> NewDockerCollector(const CollectorOptions& options);
 // Thread safety: Find may be called concurrently.
 class DockerdFinder {
  public:
-  DockerdFinder(Paths paths, std::string pidfile)
-      : paths_(std::move(paths)), pidfile_(std::move(pidfile)) {}
+  static constexpr std::chrono::milliseconds kRescanAfter{10000};
+
+  DockerdFinder(Paths paths, std::string pidfile,
+                std::chrono::milliseconds rescan_after = kRescanAfter)
+      : paths_(std::move(paths)), pidfile_(std::move(pidfile)), rescan_after_(rescan_after) {}
   DockerdFinder(const DockerdFinder&) = delete;
   DockerdFinder& operator=(const DockerdFinder&) = delete;
 
@@ -71,9 +78,11 @@ class DockerdFinder {
 
   const Paths paths_;
   const std::string pidfile_;
-  std::mutex mu_;            // one Find at a time: a concurrent scrape waits for the scan
-  int64_t pid_ = 0;          // GUARDED_BY(mu_); 0 = none remembered
-  int64_t start_ticks_ = 0;  // GUARDED_BY(mu_)
+  const std::chrono::milliseconds rescan_after_;
+  std::mutex mu_;                      // one Find at a time: a concurrent scrape waits for the scan
+  int64_t pid_ = 0;                    // GUARDED_BY(mu_); 0 = none remembered
+  int64_t start_ticks_ = 0;            // GUARDED_BY(mu_)
+  Clock::time_point no_scan_until_{};  // GUARDED_BY(mu_); after a scan found none
 };
 
 }  // namespace portmap

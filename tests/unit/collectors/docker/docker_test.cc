@@ -64,7 +64,10 @@ class DockerdFinderTest : public ::testing::Test {
     Paths paths;
     paths.procfs = (dir_ / "proc").string();
     paths.rootfs = (dir_ / "root").string();
-    finder_ = std::make_unique<DockerdFinder>(paths, "/var/run/docker.pid");
+    paths_ = paths;
+    // No pause between scans unless a test asks for one.
+    finder_ =
+        std::make_unique<DockerdFinder>(paths, "/var/run/docker.pid", std::chrono::milliseconds(0));
   }
   void TearDown() override { fs::remove_all(dir_); }
 
@@ -88,8 +91,20 @@ class DockerdFinderTest : public ::testing::Test {
   }
 
   fs::path dir_;
+  Paths paths_;
   std::unique_ptr<DockerdFinder> finder_;
 };
+
+TEST_F(DockerdFinderTest, AHostWithoutDockerdIsScannedOncePerPause) {
+  finder_ = std::make_unique<DockerdFinder>(paths_, "/var/run/docker.pid", std::chrono::hours(1));
+  EXPECT_EQ(Find(), 0);
+  Process(1200, "dockerd", 50000);  // started without a pid file
+  EXPECT_EQ(Find(), 0) << "no scan until the pause is over";
+  PidFile(1200);
+  EXPECT_EQ(Find(), 1200) << "its pid file shows it at once";
+  NoPidFile();
+  EXPECT_EQ(Find(), 1200) << "and it is remembered";
+}
 
 TEST_F(DockerdFinderTest, RemembersTheDockerdAScanFoundWhileItRuns) {
   Process(1200, "dockerd", 50000);
