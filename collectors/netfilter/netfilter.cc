@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -36,27 +37,34 @@ class KernelSource : public NetfilterSource {
  public:
   explicit KernelSource(Paths paths) : paths_(std::move(paths)) {}
 
+  // Reads Docker's chains (by name, rules included); the last read is
+  // reused while the ruleset generation stays the same, for at most
+  // kCounterRefresh: a commit changes the generation, but rule counters
+  // move without one.
   NetlinkStatus ReadNftables(std::chrono::steady_clock::time_point deadline,
                              std::vector<NfChain>* chains) override {
+    std::lock_guard<std::mutex> lock(mu_);
     NetlinkStatus st;
-    NftablesReader reader = NftablesReader::Open(&st);
-    if (!st.ok()) return st;
-    NftRuleset rs;
-    // By name, not by listing: cost independent of foreign chains.
-    st = reader.ReadNamed({NFPROTO_IPV4, NFPROTO_IPV6},
-                          {std::begin(kDockerTables), std::end(kDockerTables)},
-                          {std::begin(kDockerChainNames), std::end(kDockerChainNames)},
-                          &IsDockerChainName, deadline, &rs);
-    if (!st.ok()) return st;
-    *chains = std::move(rs.chains);
-    // Docker 29's nftables backend: its own table, chains of fixed names.
-    NftRuleset native;
-    st = reader.ReadNamed(
-        {NFPROTO_IPV4, NFPROTO_IPV6}, {kDocker29Table},
-        {std::begin(kDocker29ChainNames), std::end(kDocker29ChainNames)},
-        [](const std::string&) { return false; }, deadline, &native);
-    if (!st.ok()) return st;
-    for (NfChain& c : native.chains) chains->push_back(std::move(c));
+    if (!reader_.valid()) {
+      reader_ = NftablesReader::Open(&st);
+      if (!st.ok()) return st;
+    }
+    NftGeneration gen;
+    st = reader_.ReadGeneration(deadline, &gen);
+    const auto now = std::chrono::steady_clock::now();
+    if (st.ok() && cached_ && cached_generation_ == gen.id && now - cached_at_ < kCounterRefresh) {
+      *chains = *cached_;
+      return st;
+    }
+    if (st.ok()) st = ReadAll(deadline, chains);
+    if (!st.ok()) {
+      reader_ = NftablesReader();  // a read cut short may leave answers queued
+      cached_.reset();
+      return st;
+    }
+    cached_ = *chains;
+    cached_generation_ = read_generation_;
+    cached_at_ = now;
     return st;
   }
 
@@ -89,7 +97,40 @@ class KernelSource : public NetfilterSource {
   }
 
  private:
+  // Both reads on reader_; read_generation_ is the generation they share,
+  // or 0 when a commit fell between them (the result is then not kept).
+  NetlinkStatus ReadAll(std::chrono::steady_clock::time_point deadline,
+                        std::vector<NfChain>* chains) {
+    NftRuleset rs;
+    // By name, not by listing: cost independent of foreign chains.
+    NetlinkStatus st = reader_.ReadNamed(
+        {NFPROTO_IPV4, NFPROTO_IPV6}, {std::begin(kDockerTables), std::end(kDockerTables)},
+        {std::begin(kDockerChainNames), std::end(kDockerChainNames)}, &IsDockerChainName, deadline,
+        &rs);
+    if (!st.ok()) return st;
+    *chains = std::move(rs.chains);
+    // Docker 29's nftables backend: its own table, chains of fixed names.
+    NftRuleset native;
+    st = reader_.ReadNamed(
+        {NFPROTO_IPV4, NFPROTO_IPV6}, {kDocker29Table},
+        {std::begin(kDocker29ChainNames), std::end(kDocker29ChainNames)},
+        [](const std::string&) { return false; }, deadline, &native);
+    if (!st.ok()) return st;
+    for (NfChain& c : native.chains) chains->push_back(std::move(c));
+    read_generation_ = rs.generation == native.generation ? rs.generation : 0;
+    return st;
+  }
+
+  // See ReadNftables: counters are at most this old.
+  static constexpr auto kCounterRefresh = std::chrono::seconds(10);
+
   const Paths paths_;
+  std::mutex mu_;                                    // one nf_tables read at a time
+  NftablesReader reader_;                            // GUARDED_BY(mu_); kept open
+  std::optional<std::vector<NfChain>> cached_;       // GUARDED_BY(mu_)
+  uint32_t cached_generation_ = 0;                   // GUARDED_BY(mu_)
+  uint32_t read_generation_ = 0;                     // GUARDED_BY(mu_)
+  std::chrono::steady_clock::time_point cached_at_;  // GUARDED_BY(mu_)
 };
 
 Labels ChainLabels(const NfChainKey& key) {
