@@ -179,6 +179,25 @@ cmd "LAB_PREFIX=$LAB_PREFIX FIREWALLD_BACKEND=nftables tests/lab/firewalld.sh st
   { cat "$work/firewalld-start.log" >&2; exit 1; }
 fw_pid=$(lab_fw_firewalld_pid) || lab_die "no firewalld pid"
 dbus_pid=$(lab_fw_dbus_pid) || lab_die "no dbus-daemon pid"
+# What dockerd (20.10+) sets up on a firewalld host, so the published ports
+# are reachable as on a healthy one: zone `docker` (target ACCEPT) holding
+# docker0 and policy `docker-forwarding` (ANY -> docker, ACCEPT).  The lab's
+# firewalld keeps its permanent configuration on a tmpfs of its own.
+fw_docker=(
+  "--permanent --new-zone=docker"
+  "--permanent --zone=docker --set-target=ACCEPT"
+  "--permanent --zone=docker --add-interface=docker0"
+  "--permanent --new-policy=docker-forwarding"
+  "--permanent --policy=docker-forwarding --add-ingress-zone=ANY"
+  "--permanent --policy=docker-forwarding --add-egress-zone=docker"
+  "--permanent --policy=docker-forwarding --set-target=ACCEPT"
+  "--reload"
+)
+for args in "${fw_docker[@]}"; do
+  cmd "LAB_PREFIX=$LAB_PREFIX tests/lab/firewalld.sh cmd $args"
+  # shellcheck disable=SC2086 # each entry is several firewall-cmd words
+  lab_fw_in_host firewall-cmd $args >/dev/null || lab_die "firewall-cmd $args failed"
+done
 cmd "LAB_PREFIX=$LAB_PREFIX tests/lab/fault.sh rules restore   # lab.sh's rules again, after firewalld's flush"
 "$repo/tests/lab/fault.sh" rules restore
 say "publishing $((small - 1)) more ports"
