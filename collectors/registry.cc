@@ -19,11 +19,11 @@ constexpr CollectorSpec kCollectors[] = {
     {"forwarding", kDefaultOn, "IP forwarding: the global switches and every interface's",
      &NewForwardingCollector},
     {"netfilter", kDefaultOn, "Docker's iptables chains and published ports (nf_tables, legacy)",
-     &NewNetfilterCollector},
+     &NewNetfilterCollector, CollectorPhase::kFacts},
     {"probe", kDefaultOn, "TCP connect probes of every published port and configured target",
      &NewProbeCollector},
     {"verdict", kDefaultOn,
-     "per published port: reachable from other hosts, and the causes if not (runs last)",
+     "per published port: reachable from other hosts, and the causes if not (after netfilter)",
      &NewVerdictCollector, CollectorPhase::kJudge},
 };
 

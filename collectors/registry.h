@@ -15,9 +15,10 @@
 namespace portmap {
 
 // When a collector runs in a scrape: gathering collectors run concurrently;
-// judging ones run after all of them, on the facts they recorded
-// (host_facts.h).
-enum class CollectorPhase { kGather, kJudge };
+// those that record facts for the judges (host_facts.h) are kFacts; judging
+// ones start once every kFacts collector has finished, beside the other
+// gatherers (a slow firewalld does not hold the verdict back).
+enum class CollectorPhase { kGather, kFacts, kJudge };
 
 // Fields in the order the table reads best; padding in a six-entry table does
 // not matter.

@@ -137,11 +137,13 @@ std::vector<prometheus::MetricFamily> ScrapeRunner::Scrape(Clock::time_point dea
   std::vector<prometheus::MetricFamily> out;
   std::vector<Status> statuses(collectors_.size());
   std::vector<double> seconds(collectors_.size());
-  for (CollectorPhase phase : {CollectorPhase::kGather, CollectorPhase::kJudge}) {
-    std::vector<std::shared_ptr<Call>> calls(collectors_.size());
+  std::vector<std::shared_ptr<Call>> calls(collectors_.size());
+  auto launch = [&](auto wanted) {
     for (size_t i = 0; i < collectors_.size(); ++i) {
-      if (collectors_[i].phase == phase) calls[i] = Launch(i, deadline, facts);
+      if (wanted(collectors_[i].phase)) calls[i] = Launch(i, deadline, facts);
     }
+  };
+  auto await = [&](CollectorPhase phase) {
     for (size_t i = 0; i < collectors_.size(); ++i) {
       if (collectors_[i].phase != phase) continue;
       // Judges are quick reads of what is already gathered; when a gatherer
@@ -150,8 +152,13 @@ std::vector<prometheus::MetricFamily> ScrapeRunner::Scrape(Clock::time_point dea
           phase == CollectorPhase::kJudge ? deadline + kJudgeGrace : deadline;
       statuses[i] = Await(calls[i], start, until, &out, &seconds[i]);
     }
-    facts->Seal();
-  }
+  };
+  launch([](CollectorPhase p) { return p != CollectorPhase::kJudge; });
+  await(CollectorPhase::kFacts);
+  facts->Seal();
+  launch([](CollectorPhase p) { return p == CollectorPhase::kJudge; });
+  await(CollectorPhase::kGather);
+  await(CollectorPhase::kJudge);
 
   auto success =
       MakeFamily("portmap_scrape_collector_success",

@@ -11,9 +11,9 @@
 // requested); until it has finished, later scrapes report that collector as
 // failed instead of piling up more stuck threads behind it.
 //
-// Collectors of CollectorPhase::kJudge start once every gathering collector
-// has finished (or the deadline has passed), on the facts the gatherers
-// recorded, sealed (host_facts.h).
+// Collectors of CollectorPhase::kJudge start once every kFacts collector has
+// finished (or the deadline has passed), on the facts those recorded, sealed
+// (host_facts.h); the other gatherers run on beside them.
 //
 // Thread safety: Scrape() may be called concurrently (several scrapers); the
 // collectors themselves must tolerate concurrent Collect() calls.

@@ -198,7 +198,7 @@ TEST(ScrapeRunnerTest, JudgesRunAfterGatherersOnTheirFacts) {
   std::vector<NamedCollector> collectors;
   // Listed first on purpose: the phase, not the order, decides.
   collectors.push_back({"judge", std::make_unique<JudgeFact>(), CollectorPhase::kJudge});
-  collectors.push_back({"gather", std::make_unique<GatherFact>(), CollectorPhase::kGather});
+  collectors.push_back({"gather", std::make_unique<GatherFact>(), CollectorPhase::kFacts});
   ScrapeRunner runner(std::move(collectors), Paths{});
   for (int i = 0; i < 3; ++i) {
     auto fams = runner.Scrape(Clock::now() + std::chrono::seconds(2));
@@ -215,7 +215,7 @@ TEST(ScrapeRunnerTest, JudgesRunAfterGatherersOnTheirFacts) {
 TEST(ScrapeRunnerTest, AJudgeStillAnswersWhenAGathererOverruns) {
   using M = FakeCollector::Mode;
   std::vector<NamedCollector> collectors;
-  collectors.push_back({"hang", std::make_unique<FakeCollector>(M::kHang)});
+  collectors.push_back({"hang", std::make_unique<FakeCollector>(M::kHang), CollectorPhase::kFacts});
   collectors.push_back({"judge", std::make_unique<JudgeFact>(), CollectorPhase::kJudge});
   ScrapeRunner runner(std::move(collectors), Paths{});
   auto fams = runner.Scrape(Clock::now() + milliseconds(100));
@@ -226,6 +226,34 @@ TEST(ScrapeRunnerTest, AJudgeStillAnswersWhenAGathererOverruns) {
       EXPECT_EQ(f.metric.at(0).gauge.value, -1) << "the fact is unknown";
     }
   }
+}
+
+// Records when it ran.
+class StartTime : public Collector {
+ public:
+  explicit StartTime(Clock::time_point* at) : at_(at) {}
+  Status Collect(const ScrapeContext&, std::vector<prometheus::MetricFamily>*) override {
+    *at_ = Clock::now();
+    return Status::Ok();
+  }
+
+ private:
+  Clock::time_point* at_;
+};
+
+TEST(ScrapeRunnerTest, AJudgeDoesNotWaitForGatherersThatRecordNoFacts) {
+  using M = FakeCollector::Mode;
+  Clock::time_point judged{};
+  std::vector<NamedCollector> collectors;
+  collectors.push_back({"slow", std::make_unique<FakeCollector>(M::kHang)});  // 1 s
+  collectors.push_back({"facts", std::make_unique<GatherFact>(), CollectorPhase::kFacts});
+  collectors.push_back({"judge", std::make_unique<StartTime>(&judged), CollectorPhase::kJudge});
+  ScrapeRunner runner(std::move(collectors), Paths{});
+  const Clock::time_point start = Clock::now();
+  auto fams = runner.Scrape(start + std::chrono::seconds(5));
+  EXPECT_EQ(Value(fams, "portmap_scrape_collector_success", "slow"), 1);
+  EXPECT_GE(judged - start, milliseconds(50)) << "after the facts (50 ms)";
+  EXPECT_LT(judged - start, milliseconds(900)) << "not after the slow gatherer (1 s)";
 }
 
 }  // namespace
