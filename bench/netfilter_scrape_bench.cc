@@ -1,5 +1,6 @@
 // netfilter_scrape_bench: how long the netfilter collector's kernel read
-// takes (both backends, as one scrape does it), in the caller's network
+// takes (both backends, as a scrape does it after a commit: a fresh source
+// each time, so its generation cache never answers), in the caller's network
 // namespace.  Prints "median_ms min_ms max_ms chains rules" for N reads.
 // Driven by bench/netfilter_scrape.sh, which builds the rulesets.
 #include <algorithm>
@@ -13,13 +14,13 @@
 int main(int argc, char** argv) {
   const int n = argc > 1 ? std::atoi(argv[1]) : 20;
   portmap::Paths paths;
-  auto source = portmap::NewKernelNetfilterSource(paths);
   std::vector<double> ms;
   size_t chains = 0;
   size_t rules = 0;
   for (int i = 0; i < n; ++i) {
     const auto start = std::chrono::steady_clock::now();
     const auto deadline = start + std::chrono::seconds(10);
+    auto source = portmap::NewKernelNetfilterSource(paths);
     std::vector<portmap::NfChain> nft;
     std::vector<portmap::NfChain> legacy;
     bool loaded = false;
