@@ -102,27 +102,8 @@ start bb "$bb_port" /-/healthy "$blackbox" --config.file="$work/blackbox.yml" \
 in_ns curl -fs "$bb_url" | grep -q '^probe_success 1' ||
   { echo "blackbox cannot reach the published port $target" >&2; exit 1; }
 
-# wrk script: counts every status and prints the figures in one parseable block.
-cat >"$work/count.lua" <<'EOF'
-local threads = {}
-function setup(thread) table.insert(threads, thread) end
-function init(args) statuses = {} end
-function response(status, headers, body) statuses[status] = (statuses[status] or 0) + 1 end
-function done(summary, latency, requests)
-  local total = {}
-  for _, t in ipairs(threads) do
-    for k, v in pairs(t:get("statuses")) do total[k] = (total[k] or 0) + v end
-  end
-  local e = summary.errors
-  io.write(string.format("RESULT requests=%d seconds=%.2f p50_ms=%.1f p99_ms=%.1f max_ms=%.1f",
-    summary.requests, summary.duration / 1e6, latency:percentile(50) / 1000,
-    latency:percentile(99) / 1000, latency.max / 1000))
-  io.write(string.format(" connect=%d read=%d write=%d timeout=%d", e.connect, e.read, e.write,
-    e.timeout))
-  for k, v in pairs(total) do io.write(string.format(" status_%d=%d", k, v)) end
-  io.write("\n")
-end
-EOF
+# wrk's Lua script (bench/count.lua): every status counted, one parseable line.
+cp "$repo/bench/count.lua" "$work/count.lua"
 field() { sed -n "s/.*[ ]$1=\([^ ]*\).*/\1/p" <<<"$2"; }
 kib() { awk '/^'"$2"':/ { print $2 }' "/proc/$1/status"; } # kib PID VmRSS
 mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
