@@ -32,7 +32,7 @@ TEST(SingleFlightTest, ConcurrentCallersShareOneRun) {
   std::thread leader([&] { EXPECT_EQ(*flight.Do(deadline, run), "body"); });
   while (runs.load() == 0) std::this_thread::sleep_for(milliseconds(1));
   for (int i = 0; i < 16; ++i) {
-    callers.emplace_back([&] {
+    callers.emplace_back([&, i] {
       bool shared = false;
       EXPECT_EQ(*flight.Do(deadline + milliseconds(i), run, &shared), "body");
       if (shared) ++joined;
