@@ -50,17 +50,12 @@ std::vector<std::string> ScrapeRunner::Names() const {
 }
 
 void ScrapeRunner::ReapFinishedStragglers() {
-  std::vector<std::shared_ptr<Call>> finished;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = std::partition(stragglers_.begin(), stragglers_.end(), [](const auto& call) {
-      std::lock_guard<std::mutex> call_lock(call->mu);
-      return !call->done;
-    });
-    finished.assign(std::make_move_iterator(it), std::make_move_iterator(stragglers_.end()));
-    stragglers_.erase(it, stragglers_.end());
-  }
-  finished.clear();  // done: their tasks have returned
+  std::lock_guard<std::mutex> lock(mu_);
+  // A done call's task has returned: nothing is left to wait for.
+  std::erase_if(stragglers_, [](const auto& call) {
+    std::lock_guard<std::mutex> call_lock(call->mu);
+    return call->done;
+  });
 }
 
 bool ScrapeRunner::HasStraggler(size_t index) {

@@ -1,7 +1,7 @@
 #include "util/worker_pool.h"
 
+#include <iterator>
 #include <utility>
-#include <vector>
 
 namespace portmap {
 
