@@ -56,14 +56,15 @@ class KernelSource : public NetfilterSource {
       *chains = *cached_;
       return st;
     }
-    if (st.ok()) st = ReadAll(deadline, chains);
+    uint32_t generation = 0;
+    if (st.ok()) st = ReadAll(deadline, chains, &generation);
     if (!st.ok()) {
       reader_ = NftablesReader();  // a read cut short may leave answers queued
       cached_.reset();
       return st;
     }
     cached_ = *chains;
-    cached_generation_ = read_generation_;
+    cached_generation_ = generation;
     cached_at_ = now;
     return st;
   }
@@ -97,10 +98,10 @@ class KernelSource : public NetfilterSource {
   }
 
  private:
-  // Both reads on reader_; read_generation_ is the generation they share,
-  // or 0 when a commit fell between them (the result is then not kept).
+  // Both reads on reader_; *generation is the generation they share, or 0
+  // when a commit fell between them (the next scrape then reads again).
   NetlinkStatus ReadAll(std::chrono::steady_clock::time_point deadline,
-                        std::vector<NfChain>* chains) {
+                        std::vector<NfChain>* chains, uint32_t* generation) {
     NftRuleset rs;
     // By name, not by listing: cost independent of foreign chains.
     NetlinkStatus st = reader_.ReadNamed(
@@ -117,7 +118,7 @@ class KernelSource : public NetfilterSource {
         [](const std::string&) { return false; }, deadline, &native);
     if (!st.ok()) return st;
     for (NfChain& c : native.chains) chains->push_back(std::move(c));
-    read_generation_ = rs.generation == native.generation ? rs.generation : 0;
+    *generation = rs.generation == native.generation ? rs.generation : 0;
     return st;
   }
 
@@ -129,7 +130,6 @@ class KernelSource : public NetfilterSource {
   NftablesReader reader_;                            // GUARDED_BY(mu_); kept open
   std::optional<std::vector<NfChain>> cached_;       // GUARDED_BY(mu_)
   uint32_t cached_generation_ = 0;                   // GUARDED_BY(mu_)
-  uint32_t read_generation_ = 0;                     // GUARDED_BY(mu_)
   std::chrono::steady_clock::time_point cached_at_;  // GUARDED_BY(mu_)
 };
 
