@@ -206,19 +206,9 @@ class Watched {
   std::unique_ptr<Collector> collector_;
 };
 
+// One scrape of a fresh collector whose watcher vouches for nothing.
 Scrape ScrapeWith(FakeBus* bus, const std::vector<PublishedPortRef>& ports = {{"tcp", 5000}}) {
-  CollectorOptions options;
-  options.paths.procfs = kFixtures + "/proc";
-  options.paths.sysfs = kFixtures + "/sys";
-  options.paths.rootfs = kFixtures + "/root";
-  auto collector = NewFirewalldCollectorWith(options, std::make_unique<FakeClient>(bus),
-                                             std::make_unique<FakeEvents>(),
-                                             [ports](Clock::time_point) { return ports; });
-  std::stop_source stop;
-  ScrapeContext ctx{options.paths, Clock::now() + std::chrono::seconds(5), stop.get_token()};
-  Scrape s;
-  s.status = collector->Collect(ctx, &s.families);
-  return s;
+  return Watched(bus, nullptr, &ports).Collect();
 }
 
 const Labels kPort = {{"proto", "tcp"}, {"port", "5000"}, {"zone", "public"}};
@@ -332,8 +322,6 @@ TEST(FirewalldCollectorTest, NoPortsNoPortSeries) {
   EXPECT_EQ(s.Value("portmap_firewalld_port_allowed"), -1);
 }
 
-const Labels kPort5000 = {{"proto", "tcp"}, {"port", "5000"}, {"zone", "public"}};
-
 TEST(FirewalldCacheTest, NoCallWhileFirewalldSentNoSignal) {
   FakeBus bus = StockPublic();
   FakeWatch watch{.synced = true, .changes = 7};
@@ -341,14 +329,14 @@ TEST(FirewalldCacheTest, NoCallWhileFirewalldSentNoSignal) {
   Watched w(&bus, &watch, &ports);
   Scrape first = w.Collect();
   ASSERT_TRUE(first.status.ok()) << first.status.message();
-  EXPECT_EQ(first.Value("portmap_firewalld_port_allowed", kPort5000), 0);
+  EXPECT_EQ(first.Value("portmap_firewalld_port_allowed", kPort), 0);
   EXPECT_EQ(first.Value("portmap_firewalld_state_reads_total"), 1);
   const int calls = bus.calls;
   Scrape again = w.Collect();
   EXPECT_EQ(bus.calls, calls) << "no D-Bus call while nothing changed";
   EXPECT_TRUE(again.status.ok());
   EXPECT_EQ(again.Value("portmap_firewalld_up"), 1);
-  EXPECT_EQ(again.Value("portmap_firewalld_port_allowed", kPort5000), 0);
+  EXPECT_EQ(again.Value("portmap_firewalld_port_allowed", kPort), 0);
   EXPECT_EQ(again.Value("portmap_firewalld_state_reads_total"), 1);
 
   // firewall-cmd --add-port=5000/tcp: firewalld answers differently and
@@ -357,7 +345,7 @@ TEST(FirewalldCacheTest, NoCallWhileFirewalldSentNoSignal) {
   ++watch.changes;
   Scrape opened = w.Collect();
   EXPECT_GT(bus.calls, calls);
-  EXPECT_EQ(opened.Value("portmap_firewalld_port_allowed", kPort5000), 1);
+  EXPECT_EQ(opened.Value("portmap_firewalld_port_allowed", kPort), 1);
   EXPECT_EQ(opened.Value("portmap_firewalld_state_reads_total"), 2);
 }
 
